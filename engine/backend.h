@@ -71,6 +71,19 @@ class Backend {
   virtual Tensor cross_entropy_backward(const Tensor& logits, const Tensor& labels, const Shards& sh,
                                         double dloss) = 0;
 
+  // ---- optimiser steps (engine/optim/ holds the policy; these are the element loops) ----
+  // LARS, SimCLR's "classic momentum" (DESIGN.md). adapt=true (weights):
+  //   g' = g + wd·w; trust = η‖w‖/‖g'‖ if both norms > 0 else 1; v = m·v + lr·trust·g'; w -= v.
+  // adapt=false (BN γ/β, biases): v = m·v + lr·g; w -= v. Norms are summed in a fixed order.
+  struct LarsArgs {
+    double lr, momentum, weight_decay, eta;
+    bool adapt;
+  };
+  virtual void lars_step(Tensor& w, const Tensor& g, Tensor& v, const LarsArgs& a) = 0;
+  // SGD with momentum: v = m·v + (g + wd·w); w -= lr·v  (PyTorch's convention).
+  virtual void sgd_step(Tensor& w, const Tensor& g, Tensor& v, double lr, double momentum,
+                        double weight_decay) = 0;
+
   // ---- top-k class indices, int32 [N,k]; ties go to the lower class index ----
   virtual Tensor topk(const Tensor& scores, int k) = 0;
 };
