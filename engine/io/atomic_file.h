@@ -1,0 +1,19 @@
+// Whole-file IO that never leaves a half-written file behind.
+#pragma once
+#include <string>
+
+namespace cytocon::io {
+
+// Write `bytes` to `path` atomically: write a temporary file in the same directory, fsync it,
+// rename it over `path`, fsync the directory. On any error the temporary is removed, `path` is
+// untouched, and the error names the path and the failing system call (errno text).
+void write_file_atomic(const std::string& path, const std::string& bytes);
+
+// The whole file; fails naming the path if it cannot be opened or read.
+std::string read_file(const std::string& path);
+
+// FNV-1a 64-bit hash of `n` bytes (continuing from `h`; start with fnv1a64_init).
+constexpr unsigned long long fnv1a64_init = 0xcbf29ce484222325ull;
+unsigned long long fnv1a64(const void* data, size_t n, unsigned long long h = fnv1a64_init);
+
+}  // namespace cytocon::io
