@@ -1,0 +1,207 @@
+// Config parsing: TOML and --set, errors that name the key, the source and the expected type,
+// derived defaults, and the resolved config.toml reading back to the same config.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+
+#include "train/config.h"
+
+using namespace cytocon::train;
+
+namespace {
+
+// The message of the error `f` throws (fails the test when it throws none).
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no error was raised";
+  return "";
+}
+
+void expect_contains(const std::string& s, const std::string& part) {
+  EXPECT_NE(s.find(part), std::string::npos) << "'" << part << "' not in: " << s;
+}
+
+}  // namespace
+
+TEST(Config, ReadsEveryTable) {
+  Config c;
+  load_text(c,
+            "[model]\npreset = \"paper\"\n"
+            "[data]\ndir = \"/d\"\num_per_px = 2\npatch_px = 1129\naugment = false\n"
+            "[train]\nstage = \"ce\"\nbatch_size = 4096\nlr = 0.32\nseed = 7\n",
+            "a.toml");
+  EXPECT_EQ(c.model.preset, "paper");
+  EXPECT_EQ(c.data.dir, "/d");
+  EXPECT_EQ(c.data.um_per_px, 2.0);  // an integer is accepted for a number key
+  EXPECT_EQ(c.data.patch_px, 1129);
+  EXPECT_FALSE(c.data.augment);
+  EXPECT_EQ(c.train.stage, "ce");
+  EXPECT_EQ(c.train.batch_size, 4096);
+  EXPECT_EQ(c.train.lr, 0.32);
+  EXPECT_EQ(c.train.seed, 7);
+  EXPECT_EQ(c.train.temperature, 0.07);  // untouched keys keep their defaults
+}
+
+TEST(Config, UnknownKeyNamesKeyAndFile) {
+  Config c;
+  auto e = error_of([&] { load_text(c, "[train]\nlearning_rate = 0.1\n", "my.toml"); });
+  expect_contains(e, "my.toml");
+  expect_contains(e, "train.learning_rate");
+  expect_contains(e, "lr");  // lists the keys that do exist
+}
+
+TEST(Config, UnknownTableIsAnError) {
+  Config c;
+  auto e = error_of([&] { load_text(c, "[optim]\nlr = 0.1\n", "my.toml"); });
+  expect_contains(e, "my.toml");
+  expect_contains(e, "[optim]");
+  auto e2 = error_of([&] { load_text(c, "lr = 0.1\n", "my.toml"); });
+  expect_contains(e2, "unknown key lr");
+}
+
+TEST(Config, WrongTypeNamesExpectedType) {
+  Config c;
+  auto e = error_of([&] { load_text(c, "[train]\nbatch_size = \"big\"\n", "t.toml"); });
+  expect_contains(e, "t.toml");
+  expect_contains(e, "train.batch_size");
+  expect_contains(e, "an integer");
+  expect_contains(e, "got a string");
+  auto e2 = error_of([&] { load_text(c, "[train]\nbatch_size = 64.5\n", "t.toml"); });
+  expect_contains(e2, "got a float");
+  auto e3 = error_of([&] { load_text(c, "[data]\naugment = 1\n", "t.toml"); });
+  expect_contains(e3, "data.augment must be a boolean");
+}
+
+TEST(Config, BadEnumValueListsChoices) {
+  Config c;
+  auto e = error_of([&] { load_text(c, "[train]\nstage = \"simclr\"\n", "t.toml"); });
+  expect_contains(e, "train.stage");
+  expect_contains(e, "supcon|linear|ce");
+  expect_contains(e, "\"simclr\"");
+  auto e2 = error_of([&] { apply_override(c, parse_override("train.precision=fp16")); });
+  expect_contains(e2, "--set train.precision=fp16");
+  expect_contains(e2, "fp32|tf32|bf16");
+}
+
+TEST(Config, SyntaxErrorNamesLine) {
+  Config c;
+  auto e = error_of([&] { load_text(c, "[train]\nlr = = 3\n", "s.toml"); });
+  expect_contains(e, "s.toml");
+  expect_contains(e, "line 2");
+}
+
+TEST(Config, SetOverridesTypedValues) {
+  Config c;
+  apply_override(c, parse_override("train.lr=0.5"));
+  apply_override(c, parse_override("train.epochs=3"));
+  apply_override(c, parse_override("data.dir=/data/with spaces"));  // bare string
+  apply_override(c, parse_override("train.out=\"runs/a=b\""));      // quoted string, '=' inside
+  apply_override(c, parse_override("data.augment=false"));
+  apply_override(c, parse_override("model.preset=paper"));
+  EXPECT_EQ(c.train.lr, 0.5);
+  EXPECT_EQ(c.train.epochs, 3);
+  EXPECT_EQ(c.data.dir, "/data/with spaces");
+  EXPECT_EQ(c.train.out, "runs/a=b");
+  EXPECT_FALSE(c.data.augment);
+  EXPECT_EQ(c.model.preset, "paper");
+}
+
+TEST(Config, BadSetSyntax) {
+  expect_contains(error_of([] { parse_override("train.lr"); }), "expected table.key=value");
+  expect_contains(error_of([] { parse_override("lr=0.1"); }), "table.key");
+  expect_contains(error_of([] { parse_override(".lr=0.1"); }), "table.key");
+  expect_contains(error_of([] { parse_override("train.=0.1"); }), "table.key");
+  expect_contains(error_of([] { parse_override("train.lr="); }), "value is empty");
+  Config c;
+  auto e = error_of([&] { apply_override(c, parse_override("train.epochs=ten")); });
+  expect_contains(e, "--set train.epochs=ten");
+  expect_contains(e, "train.epochs must be an integer");
+  auto e2 = error_of([&] { apply_override(c, parse_override("train.lrr=1")); });
+  expect_contains(e2, "unknown key train.lrr");
+  auto e3 = error_of([&] { apply_override(c, parse_override("optim.lr=1")); });
+  expect_contains(e3, "tables: model, data, train");
+}
+
+TEST(Config, ResolveDerivesLrAndShards) {
+  Config c;
+  c.data.dir = "/d";
+  c.train.batch_size = 4096;
+  resolve(c);
+  EXPECT_DOUBLE_EQ(c.train.lr, 0.32);  // 0.01·N/128
+  EXPECT_EQ(c.train.shards, 32);
+  Config s;
+  s.data.dir = "/d";
+  s.train.batch_size = 24;  // 8·3: the largest power of two dividing 24 is 8
+  resolve(s);
+  EXPECT_EQ(s.train.shards, 8);
+}
+
+TEST(Config, ResolveRejectsInconsistentValues) {
+  Config c;
+  c.data.dir = "/d";
+  c.train.shards = 6;
+  expect_contains(error_of([&] { resolve(c); }), "power of two");
+  c.train.shards = 64;
+  c.train.batch_size = 32;
+  expect_contains(error_of([&] { resolve(c); }), "must divide train.batch_size");
+  Config l;
+  l.data.dir = "/d";
+  l.train.stage = "linear";
+  expect_contains(error_of([&] { resolve(l); }), "train.init");
+  Config e;
+  expect_contains(error_of([&] { resolve(e); }), "data.dir");
+}
+
+TEST(Config, ResolvedTomlReadsBack) {
+  Config c;
+  c.data.dir = "/data/\"quoted\"";
+  c.train.lr = 0.1;  // not exactly representable: must round-trip bit for bit
+  c.train.weight_decay = 1e-6;
+  c.data.augment = false;
+  resolve(c);
+  std::string text = to_toml(c);
+  Config r;
+  load_text(r, text, "config.toml");
+  EXPECT_EQ(to_toml(r), text);
+  EXPECT_EQ(r.train.lr, c.train.lr);
+  EXPECT_EQ(r.train.weight_decay, 1e-6);
+  EXPECT_EQ(r.data.dir, c.data.dir);
+  EXPECT_EQ(r.train.shards, c.train.shards);
+  EXPECT_EQ(all_keys().size(), static_cast<size_t>(std::count(text.begin(), text.end(), '=')));
+}
+
+TEST(Config, ShippedConfigsParse) {
+  for (const char* name : {"paper.toml", "demo.toml"}) {
+    Config c;
+    load_file(c, std::string(CYTOCON_SOURCE_DIR) + "/configs/" + name);
+    c.data.dir = c.data.dir.empty() ? "/d" : c.data.dir;
+    resolve(c);
+  }
+  Config p;
+  load_file(p, std::string(CYTOCON_SOURCE_DIR) + "/configs/paper.toml");
+  EXPECT_EQ(p.model.preset, "paper");
+  EXPECT_EQ(p.train.batch_size, 4096);
+  EXPECT_DOUBLE_EQ(p.train.lr, 0.32);
+  EXPECT_EQ(p.train.temperature, 0.07);
+  EXPECT_EQ(p.train.eta, 0.001);
+  EXPECT_EQ(p.train.momentum, 0.9);
+  EXPECT_EQ(p.train.weight_decay, 1e-6);
+  EXPECT_EQ(p.data.patch_px, 1129);
+  EXPECT_EQ(p.data.um_per_px, 2.0);
+  EXPECT_EQ(p.data.patches_per_area, 1200);
+  EXPECT_EQ(p.train.epochs, 150);
+  EXPECT_EQ(p.train.optimizer, "lars");
+  EXPECT_EQ(p.train.schedule, "constant");
+}
+
+TEST(Config, MissingFileIsAnError) {
+  Config c;
+  expect_contains(error_of([&] { load_file(c, "/nonexistent/x.toml"); }), "/nonexistent/x.toml");
+}

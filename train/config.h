@@ -1,0 +1,84 @@
+// The configuration of one cytocon-train run: TOML tables [model], [data], [train]
+// (DESIGN.md, "Config keys"). Every key can also be set as `--set table.key=value`.
+// Unknown keys, wrongly typed values and values outside their allowed set are errors that name
+// the key, the source (file or --set) and what was expected.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cytocon::train {
+
+struct ModelConfig {
+  std::string preset = "tiny";  // "paper" (B=6, 1129 px) | "tiny" (B=5, 561 px)
+};
+
+struct DataConfig {
+  std::string dir;                   // dataset directory (manifest.csv, labels.txt)
+  double um_per_px = 4.0;            // patch resolution (paper: 2 µm/px)
+  int64_t patch_px = 0;              // patch side S; 0 = the preset's input size
+  int64_t patches_per_area = 1200;   // patches drawn per area and epoch (paper §3)
+  double spacing_um = 100.0;         // spacing of sample points along the cortical centreline
+  double test_fraction = 0.2;        // sections of the training brains held out as X_te
+  std::string unseen_brain;          // the brain held out as X_un ("" = the last brain)
+  int64_t threads = 0;               // loader threads (0 = one per core)
+  int64_t prefetch = 2;              // batches prepared ahead
+  double background = 1.0;           // value outside the image (bright background of the stain)
+  bool augment = true;               // training augmentation (DESIGN.md "Augmentation")
+};
+
+struct TrainConfig {
+  std::string stage = "supcon";        // "supcon" | "linear" | "ce"
+  int64_t epochs = 1;
+  int64_t max_steps = 0;               // 0 = no limit
+  int64_t batch_size = 256;            // global batch N over all ranks
+  double lr = 0.0;                     // 0 = 0.01·N/128 (paper)
+  double temperature = 0.07;           // τ (eq. 2)
+  double weight_decay = 1e-6;
+  double momentum = 0.9;
+  double eta = 0.001;                  // LARS trust coefficient
+  std::string optimizer = "lars";      // "lars" | "sgd"
+  std::string schedule = "constant";   // "constant" | "cosine" (over all steps of all epochs)
+  double warmup_epochs = 0.0;          // linear warm-up from 0, in epochs
+  int64_t seed = 1;
+  std::string mode = "deterministic";  // "deterministic" | "fast"
+  std::string precision = "fp32";      // "fp32" | "tf32" | "bf16"
+  std::string device = "auto";         // "auto" | "cpu" | "cuda"
+  std::string init;                    // safetensors or checkpoint to start from ("" = random)
+  std::string out = "runs/run";        // run directory
+  int64_t checkpoint_every = 100;      // steps; 0 = only at the end
+  int64_t keep_checkpoints = 3;        // the last M checkpoints are kept
+  int64_t shards = 0;                  // micro-shards S (power of two); 0 = chosen from N
+  int64_t log_every = 1;               // steps between log.jsonl records
+};
+
+struct Config {
+  ModelConfig model;
+  DataConfig data;
+  TrainConfig train;
+};
+
+// One `--set table.key=value` argument, already split.
+struct Override {
+  std::string key;    // "train.lr"
+  std::string value;  // "0.32" (strings may be given with or without TOML quotes)
+};
+// Splits "table.key=value"; fails on a missing '=', a missing table, or an empty key.
+Override parse_override(const std::string& arg);
+
+// Reads a TOML file into `cfg` (keys it does not name keep their value).
+void load_file(Config& cfg, const std::string& path);
+// Reads TOML text; `source` names it in errors.
+void load_text(Config& cfg, const std::string& text, const std::string& source);
+// Applies one override (source "--set").
+void apply_override(Config& cfg, const Override& o);
+// Checks cross-key constraints (positive sizes, power-of-two shards, ...) and fills derived
+// defaults (lr = 0.01·N/128, shards). Idempotent. patch_px = 0 is filled in by the trainer from
+// the model preset, which also rejects sizes the encoder does not reduce to 1×1.
+void resolve(Config& cfg);
+// The config as TOML, every key written (what `config.toml` in a run directory holds).
+std::string to_toml(const Config& cfg);
+// Every key as "table.key", in file order (documentation and tests).
+std::vector<std::string> all_keys();
+
+}  // namespace cytocon::train
