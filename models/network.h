@@ -57,8 +57,8 @@ class Module {
   void set_trainable(bool trainable);
 
  protected:
-  Tensor& add_param(const std::string& name, const Shape& shape, DType dt, bool lars_adapt);
-  Tensor& add_buffer(const std::string& name, const Shape& shape, DType dt);
+  void add_param(const std::string& name, const Shape& shape, DType dt, bool lars_adapt);
+  void add_buffer(const std::string& name, const Shape& shape, DType dt);
   std::vector<Param> params_;
   std::vector<Buffer> buffers_;
 };
