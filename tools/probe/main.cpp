@@ -1,0 +1,151 @@
+// cytocon-probe (DESIGN.md "Interfaces"): one forward and backward pass in training mode on a
+// batch, written out so an independent implementation (scripts/torch_probe_check.py) can
+// compare every number.
+//
+//   cytocon-probe --weights W.safetensors --batch X.safetensors --out O.safetensors
+//                 [--loss supcon|ce] [--device cpu|cuda] [--step] [--lr LR] [--tau T]
+//                 [--random-seed K] [--classes C]
+//
+// Batch file: x float32 [N,1,S,S] (NCHW, PyTorch layout) and y integer [N] (int32 or int64).
+// The preset follows from S (1129: paper, 561: tiny; anything else is rejected).
+// Weights: a safetensors weights file or checkpoint with every tensor of the network
+// (supcon: encoder + projection; ce: encoder + classifier), PyTorch names and layouts. Without
+// --weights the network is initialised from --random-seed (default 0); --classes sets C for
+// --loss ce then (default: max(y)+1; with weights, C comes from classifier.weight).
+// Output: loss [1]; z [N,128] (supcon) or logits [N,C] (ce); grad.<name> for every trainable
+// parameter; state.<name> the BN running statistics after the pass; with --step, next.<name>
+// the weights after one LARS step (η = 0.001, m = 0.9, wd = 1e-6, lr = --lr, default
+// 0.01·N/128, zero initial velocity). Tensors in PyTorch layout.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+
+#include "engine/io/checkpoint.h"
+#include "engine/io/safetensors.h"
+#include "engine/ops.h"
+#include "engine/optim/optimizer.h"
+#include "engine/tape.h"
+#include "models/model.h"
+
+using namespace cytocon;
+
+namespace {
+
+struct Args {
+  std::string weights, batch, out, loss = "supcon", device = "cpu";
+  bool step = false;
+  double lr = -1, tau = 0.07;
+  uint64_t seed = 0;
+  int classes = 0;
+};
+
+std::string preset_for_size(int64_t s, const std::string& origin) {
+  for (const auto& n : models::preset_names())
+    if (models::preset_by_name(n).input_px == s) return n;
+  models::check_input_size(models::preset_by_name("paper"), s);  // fails naming the valid sizes
+  fail(origin + ": no preset for input size " + std::to_string(s));
+}
+
+int run(const Args& a) {
+  check(a.loss == "supcon" || a.loss == "ce", "--loss " + a.loss + ": expected supcon or ce");
+  check(a.device == "cpu" || a.device == "cuda", "--device " + a.device + ": expected cpu or cuda");
+  const Device dev = a.device == "cuda" ? Device::cuda : Device::cpu;
+
+  io::SafeTensors batch = io::read_safetensors(a.batch);
+  Tensor x = batch.get("x");
+  Tensor y = batch.get("y");
+  check(x.dtype() == DType::f32 && x.ndim() == 4 && x.dim(1) == 1 && x.dim(2) == x.dim(3),
+        a.batch + ": x is " + shape_str(x.shape()) + " " + dtype_name(x.dtype()) + ", expected float32 [N,1,S,S]");
+  check(y.dtype() == DType::i32 && y.ndim() == 1 && y.dim(0) == x.dim(0),
+        a.batch + ": y is " + shape_str(y.shape()) + " " + dtype_name(y.dtype()) + ", expected an integer vector [" +
+            std::to_string(x.dim(0)) + "]");
+  const int64_t n = x.dim(0);
+  const std::vector<int32_t> yv = y.to_vector<int32_t>();
+  for (int64_t i = 0; i < n; ++i) check(yv[i] >= 0, a.batch + ": y[" + std::to_string(i) + "] = " + std::to_string(yv[i]) + " is negative");
+
+  models::NetworkConfig cfg;
+  cfg.preset = preset_for_size(x.dim(2), a.batch);
+  cfg.projection = a.loss == "supcon";
+  if (a.loss == "ce") {
+    int c = a.classes;
+    if (!a.weights.empty()) {
+      io::SafeTensors w = io::read_safetensors(a.weights);
+      check(w.has("classifier.weight") && w.get("classifier.weight").ndim() == 2,
+            a.weights + ": --loss ce needs a 2-D tensor 'classifier.weight'");
+      c = static_cast<int>(w.get("classifier.weight").dim(0));
+    } else if (c <= 0) {
+      c = *std::max_element(yv.begin(), yv.end()) + 1;
+    }
+    cfg.num_classes = c;
+    for (int64_t i = 0; i < n; ++i)
+      check(yv[i] < c, a.batch + ": y[" + std::to_string(i) + "] = " + std::to_string(yv[i]) + " is not below the " +
+                           std::to_string(c) + " classes");
+  }
+  models::Network net(cfg);
+  if (a.weights.empty())
+    net.init(a.seed);
+  else
+    models::load_weights(net, a.weights);
+  net.to(dev);
+
+  const Tensor xd = io::channels_last(x).to(dev);  // NCHW → NHWC
+  const Tensor yd = y.to(dev);
+  const Shards sh;  // one process, one micro-shard
+  Tape tape;
+  Tensor h = net.encode(xd, /*training=*/true, sh);
+  Tensor out, loss;
+  if (a.loss == "supcon") {
+    out = net.project(h, true, sh);
+    loss = ops::supcon_loss(out, yd, a.tau);
+  } else {
+    out = net.classify(h, sh);
+    loss = ops::cross_entropy(out, yd, sh);
+  }
+  tape.backward(loss);
+
+  std::vector<io::NamedTensor> o;
+  o.push_back({"loss", loss.to(Device::cpu)});
+  o.push_back({a.loss == "supcon" ? "z" : "logits", out.to(Device::cpu)});
+  const std::vector<Param> params = net.trainable_params();
+  for (const auto& p : params) {
+    check(p.value.grad().defined(), "internal: no gradient for " + p.name);
+    o.push_back({"grad." + p.name, io::pytorch_layout(p.value.grad().to(Device::cpu))});
+  }
+  for (const auto& b : net.buffers()) o.push_back({"state." + b.name, io::pytorch_layout(b.value.to(Device::cpu))});
+  if (a.step) {
+    optim::Lars lars(params, optim::LrSchedule{a.lr > 0 ? a.lr : 0.01 * static_cast<double>(n) / 128.0});
+    lars.step();
+    for (const auto& p : params) o.push_back({"next." + p.name, io::pytorch_layout(p.value.to(Device::cpu))});
+  }
+  io::write_safetensors(a.out, o,
+                        {{"preset", cfg.preset}, {"loss", a.loss}, {"device", a.device},
+                         {"weights", a.weights.empty() ? "random seed " + std::to_string(a.seed) : a.weights}});
+  std::printf("{\"loss\": %.9g, \"n\": %lld, \"preset\": \"%s\", \"out\": \"%s\"}\n",
+              loss.to(Device::cpu).to(DType::f64).data<double>()[0], static_cast<long long>(n), cfg.preset.c_str(),
+              a.out.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"cytocon-probe: one training-mode forward/backward pass on a batch (see DESIGN.md)"};
+  Args a;
+  app.add_option("--weights", a.weights, "weights (safetensors or checkpoint); absent: random init")->check(CLI::ExistingFile);
+  app.add_option("--batch", a.batch, "batch safetensors: x float32 [N,1,S,S], y integer [N]")->required()->check(CLI::ExistingFile);
+  app.add_option("--out", a.out, "output safetensors")->required();
+  app.add_option("--loss", a.loss, "supcon | ce")->check(CLI::IsMember({"supcon", "ce"}));
+  app.add_option("--device", a.device, "cpu | cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_flag("--step", a.step, "also write next.<name>: the weights after one LARS step");
+  app.add_option("--lr", a.lr, "LARS learning rate for --step (default 0.01*N/128)");
+  app.add_option("--tau", a.tau, "SupCon temperature (default 0.07)");
+  app.add_option("--random-seed", a.seed, "seed of the random initialisation when --weights is absent");
+  app.add_option("--classes", a.classes, "classes for --loss ce without --weights (default max(y)+1)");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    return run(a);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cytocon-probe: %s\n", e.what());
+    return 1;
+  }
+}
