@@ -58,7 +58,6 @@ std::vector<Key> keys(Config& c) {
       {"data", "patches_per_area", Kind::integer, &d.patches_per_area, {}},
       {"data", "spacing_um", Kind::number, &d.spacing_um, {}},
       {"data", "test_fraction", Kind::number, &d.test_fraction, {}},
-      {"data", "unseen_brain", Kind::string, &d.unseen_brain, {}},
       {"data", "threads", Kind::integer, &d.threads, {}},
       {"data", "prefetch", Kind::integer, &d.prefetch, {}},
       {"data", "background", Kind::number, &d.background, {}},

@@ -20,7 +20,6 @@ struct DataConfig {
   int64_t patches_per_area = 1200;   // patches drawn per area and epoch (paper §3)
   double spacing_um = 100.0;         // spacing of sample points along the cortical centreline
   double test_fraction = 0.2;        // sections of the training brains held out as X_te
-  std::string unseen_brain;          // the brain held out as X_un ("" = the last brain)
   int64_t threads = 0;               // loader threads (0 = one per core)
   int64_t prefetch = 2;              // batches prepared ahead
   double background = 1.0;           // value outside the image (bright background of the stain)

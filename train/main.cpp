@@ -1,0 +1,157 @@
+// cytocon-train --config FILE [--set table.key=value ...] [--resume RUN_DIR]
+//
+// Runs one stage (supcon | linear | ce) of the paper's experiment and writes a run directory:
+// config.toml (resolved), log.jsonl, loss.png, checkpoints/, final.safetensors. Under mpiexec or
+// srun every rank trains its share of the global batch (docs/distributed.md).
+// Exit status: 0 done; 1 error; 3 the loss became NaN/Inf (last good checkpoint kept);
+// 128 + signal after SIGINT/SIGTERM (checkpoint written, continue with --resume).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "data/dataset.h"
+#include "data/loader.h"
+#include "engine/backend.h"
+#include "engine/dist/context.h"
+#include "models/preset.h"
+#include "train/config.h"
+#include "train/progress.h"
+#include "train/stop_signal.h"
+#include "train/trainer.h"
+
+using namespace cytocon;
+using namespace cytocon::train;
+
+namespace {
+
+// The training split through data::Loader: this rank's rows of each global batch.
+class LoaderSource final : public BatchSource {
+ public:
+  LoaderSource(std::shared_ptr<const data::Dataset> ds, const data::LoaderConfig& lc) : loader_(std::move(ds), lc) {}
+  int64_t batches_per_epoch() const override { return loader_.batches_per_epoch(); }
+  int64_t samples_per_epoch() const { return loader_.samples_per_epoch(); }
+  int areas() const { return loader_.sampler().num_areas_present(); }
+  void start(int64_t epoch, int64_t batch) override { loader_.start(epoch, batch); }
+  TrainBatch next() override {
+    data::Batch b = loader_.next();
+    return {b.x, b.y};
+  }
+
+ private:
+  data::Loader loader_;
+};
+
+Config load_config(const std::string& config_path, const std::vector<std::string>& sets, const std::string& resume) {
+  Config cfg;
+  if (!resume.empty()) {
+    check(config_path.empty(), "--resume " + resume + " continues with " + resume +
+                                   "/config.toml: give no --config (change keys with --set)");
+    load_file(cfg, resume + "/config.toml");
+  } else {
+    check(!config_path.empty(), "give --config FILE (e.g. configs/demo.toml) or --resume RUN_DIR");
+    load_file(cfg, config_path);
+  }
+  for (const auto& s : sets) apply_override(cfg, parse_override(s));
+  if (!resume.empty()) {
+    namespace fs = std::filesystem;
+    check(fs::weakly_canonical(cfg.train.out) == fs::weakly_canonical(resume),
+          "--resume " + resume + " with train.out = " + cfg.train.out + ": a resumed run stays in its directory");
+    cfg.train.out = resume;
+  }
+  resolve(cfg);
+  if (cfg.data.patch_px == 0) cfg.data.patch_px = models::preset_by_name(cfg.model.preset).input_px;
+  models::check_input_size(models::preset_by_name(cfg.model.preset), cfg.data.patch_px);
+  return cfg;
+}
+
+Device pick_device(const std::string& want) {
+  if (want == "cpu") return Device::cpu;
+  if (want == "cuda") {
+    check(cuda_available(), "train.device = \"cuda\" but no usable CUDA device (or a build without CUDA)");
+    return Device::cuda;
+  }
+  return cuda_available() ? Device::cuda : Device::cpu;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"cytocon-train: contrastive (supcon), linear-probe and cross-entropy training"};
+  std::string config_path, resume;
+  std::vector<std::string> sets;
+  bool quiet = false;
+  app.add_option("--config", config_path, "TOML configuration (configs/paper.toml, configs/demo.toml)");
+  app.add_option("--set", sets, "override one key: --set table.key=value (repeatable)");
+  app.add_option("--resume", resume, "continue the run in RUN_DIR from its latest checkpoint");
+  app.add_flag("--quiet", quiet, "no progress line");
+  CLI11_PARSE(app, argc, argv);
+
+  dist::Options dopt;
+  Config cfg;
+  try {
+    cfg = load_config(config_path, sets, resume);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cytocon-train: error: %s\n", e.what());
+    return 1;
+  }
+  dopt.gpu = cfg.train.device != "cpu" && cuda_available();
+  return dist::run(
+      argc, argv,
+      [&](dist::Context& ctx) {
+        Device device = pick_device(cfg.train.device);
+        data::DatasetOptions dso;
+        dso.spacing_um = cfg.data.spacing_um;
+        dso.test_fraction = cfg.data.test_fraction;
+        dso.quiet = ctx.rank() != 0;
+        auto ds = data::Dataset::open(cfg.data.dir, dso);
+
+        data::LoaderConfig lc;
+        lc.split = data::Split::train;
+        lc.patch_px = static_cast<int>(cfg.data.patch_px);
+        lc.um_per_px = cfg.data.um_per_px;
+        lc.patches_per_area = cfg.data.patches_per_area;
+        lc.batch_size = cfg.train.batch_size;
+        lc.rank = ctx.rank();
+        lc.world = ctx.size();
+        lc.augment = cfg.data.augment;
+        lc.drop_last = true;
+        lc.seed = static_cast<uint64_t>(cfg.train.seed);
+        lc.background = static_cast<float>(cfg.data.background);
+        lc.threads = cfg.data.threads > 0 ? static_cast<int>(cfg.data.threads)
+                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        lc.prefetch = static_cast<int>(cfg.data.prefetch);
+        LoaderSource source(ds, lc);
+
+        if (ctx.rank() == 0)
+          std::printf(
+              "cytocon-train: stage %s, preset %s, %s; %d areas x %lld patches = %lld patches/epoch, "
+              "batch %lld over %d rank(s) and %lld micro-shards = %lld steps/epoch, %lld epochs; device %s, "
+              "mode %s, precision %s; run %s\n",
+              cfg.train.stage.c_str(), cfg.model.preset.c_str(), ds->dir().c_str(), source.areas(),
+              static_cast<long long>(cfg.data.patches_per_area), static_cast<long long>(source.samples_per_epoch()),
+              static_cast<long long>(cfg.train.batch_size), ctx.size(), static_cast<long long>(cfg.train.shards),
+              static_cast<long long>(source.batches_per_epoch()), static_cast<long long>(cfg.train.epochs),
+              device_name(device), cfg.train.mode.c_str(), cfg.train.precision.c_str(), cfg.train.out.c_str());
+
+        install_stop_handlers();
+        TrainerEnv env;
+        env.comm = &ctx.comm();
+        env.device = device;
+        env.progress = quiet ? nullptr : stdout;
+        env.tty = Progress::is_tty(stdout);
+        RunResult r = run_training(cfg, ds->num_classes(), source, env, resume);
+        if (ctx.rank() == 0)
+          std::fprintf(r.status == RunStatus::finished ? stdout : stderr, "cytocon-train: %s%s\n",
+                       r.status == RunStatus::diverged ? "error: " : "", r.message.c_str());
+        switch (r.status) {
+          case RunStatus::finished: return 0;
+          case RunStatus::interrupted: return 128 + r.signal;
+          case RunStatus::diverged: return 3;
+        }
+        return 1;
+      },
+      dopt);
+}

@@ -1,0 +1,237 @@
+#include "train/trainer.h"
+
+#include <cmath>
+#include <csignal>
+#include <fstream>
+#include <memory>
+
+#include "engine/io/atomic_file.h"
+#include "engine/io/checkpoint.h"
+#include "engine/optim/optimizer.h"
+#include "engine/tape.h"
+#include "models/weights.h"
+#include "train/loss_curve.h"
+#include "train/progress.h"
+#include "train/run_dir.h"
+#include "train/run_log.h"
+#include "train/stages.h"
+#include "train/stop_signal.h"
+
+namespace cytocon::train {
+namespace {
+
+std::unique_ptr<optim::Optimizer> make_optimizer(const Config& cfg, std::vector<Param> params,
+                                                 int64_t batches_per_epoch) {
+  const auto& t = cfg.train;
+  optim::LrSchedule sched;
+  sched.base_lr = t.lr;
+  sched.warmup_steps = static_cast<int64_t>(std::llround(t.warmup_epochs * static_cast<double>(batches_per_epoch)));
+  if (t.schedule == "cosine")  // decay to 0 over the epochs after the warm-up (not max_steps)
+    sched.cosine_steps = std::max<int64_t>(1, t.epochs * batches_per_epoch - sched.warmup_steps);
+  if (t.optimizer == "sgd") {
+    optim::SgdConfig c;
+    c.momentum = t.momentum;
+    c.weight_decay = t.weight_decay;
+    return std::make_unique<optim::SgdMomentum>(std::move(params), sched, c);
+  }
+  optim::LarsConfig c;
+  c.eta = t.eta;
+  c.momentum = t.momentum;
+  c.weight_decay = t.weight_decay;
+  return std::make_unique<optim::Lars>(std::move(params), sched, c);
+}
+
+bool all_finite(const models::Network& net) {
+  for (const Param& p : net.params()) {
+    if (p.value.dtype() != DType::f32) continue;
+    for (float v : p.value.to_vector<float>())
+      if (!std::isfinite(v)) return false;
+  }
+  return true;
+}
+
+// The same decision on every rank: stop if any rank received SIGINT/SIGTERM.
+int agreed_stop_signal(Comm* comm) {
+  int32_t mine = stop_requested();
+  if (!comm || comm->size() == 1) return mine;
+  std::vector<int32_t> all(comm->size());
+  comm->all_gather(&mine, all.data(), sizeof mine, Device::cpu);
+  for (int32_t s : all)
+    if (s) return s;
+  return 0;
+}
+
+}  // namespace
+
+RunResult run_training(Config cfg, int num_classes, BatchSource& data, const TrainerEnv& env,
+                       const std::string& resume) {
+  const auto& t = cfg.train;
+  Comm* comm = env.comm ? env.comm : &single_process();
+  const int rank = comm->rank(), ranks = comm->size();
+  const bool writer = rank == 0;
+  const ReduceMode rmode = t.mode == "fast" ? ReduceMode::fast : ReduceMode::deterministic;
+  const Shards sh = Shards::make(static_cast<int>(t.shards), rank, ranks, comm, rmode);
+  check(t.batch_size % ranks == 0, "train.batch_size = " + std::to_string(t.batch_size) +
+                                       " is not divisible by the number of ranks " + std::to_string(ranks));
+  check(t.precision == "fp32" || env.device == Device::cuda,
+        "train.precision = \"" + t.precision + "\" needs device = cuda; the CPU computes in fp32");
+
+  const int64_t per_epoch = data.batches_per_epoch();
+  check(per_epoch > 0, "the training split yields no full batch of " + std::to_string(t.batch_size) +
+                           " patches per epoch: lower train.batch_size or raise data.patches_per_area");
+  int64_t total = t.epochs * per_epoch;
+  if (t.max_steps > 0) total = std::min(total, t.max_steps);
+
+  RunDir dir(t.out);
+  if (writer) dir.create();
+  std::string from = resume.empty() ? std::string() : RunDir(resume).latest_checkpoint();
+  check(resume.empty() || !from.empty(), "--resume " + resume + ": no checkpoint in " + resume + "/checkpoints");
+  check(!resume.empty() || dir.checkpoints().empty(),
+        "run directory " + t.out + " already holds checkpoints: continue it with --resume " + t.out +
+            " or choose another train.out");
+
+  // Model and optimiser; a resumed run then overwrites both from its checkpoint.
+  auto net = build_network(cfg, num_classes);
+  int64_t step = 0;
+  io::TrainingState resumed;
+  if (!from.empty()) {
+    resumed = io::load_checkpoint(from);
+    check(resumed.stage == t.stage, from + ": checkpoint of stage " + resumed.stage + ", config says " + t.stage);
+    models::load_state(*net, resumed.model, from, models::LoadScope::all);
+    step = resumed.step;
+    auto bpe = resumed.extra.find("batches_per_epoch");
+    check(bpe == resumed.extra.end() || std::stoll(bpe->second) == per_epoch,
+          from + ": the checkpoint had " + (bpe == resumed.extra.end() ? "?" : bpe->second) +
+              " batches per epoch, the data now gives " + std::to_string(per_epoch) +
+              ": the dataset or data.* keys changed, the run cannot continue bit-identically");
+  }
+  net->to(env.device);
+  auto opt = make_optimizer(cfg, net->trainable_params(), per_epoch);
+  if (!from.empty()) {
+    opt->load_state(resumed.optimizer);
+    opt->set_steps(step);
+  }
+
+  const std::string config_text = to_toml(cfg);
+  if (writer) io::write_file_atomic(dir.file("config.toml"), config_text);
+  std::unique_ptr<RunLog> log;
+  if (writer)
+    log = std::make_unique<RunLog>(dir.file("log.jsonl"), from.empty() ? -1 : step, t.mode, t.precision,
+                                   device_name(env.device), ranks);
+
+  auto save = [&](int64_t s, double loss) {
+    io::TrainingState st;
+    st.model = models::model_state(*net);
+    st.optimizer = opt->state();
+    st.optimizer_name = opt->name();
+    st.step = s;
+    st.epoch = s / per_epoch;
+    st.seed = static_cast<uint64_t>(t.seed);
+    st.stage = t.stage;
+    st.mode = t.mode;
+    st.precision = t.precision;
+    st.config_toml = config_text;
+    st.extra["batches_per_epoch"] = std::to_string(per_epoch);
+    st.extra["loss"] = std::to_string(loss);
+    st.extra["ranks"] = std::to_string(ranks);
+    std::string path = dir.checkpoint_path(s);
+    if (writer) {
+      io::save_checkpoint(path, st);
+      dir.prune(t.keep_checkpoints);
+    }
+    comm->barrier();  // no rank goes on before the checkpoint is complete
+    return path;
+  };
+
+  RunResult res;
+  res.step = step;
+  res.checkpoint = from;
+  Progress progress(env.progress ? env.progress : stdout, env.tty, env.progress_interval_s);
+  const bool show = writer && env.progress;
+  StepTimer timer;
+  auto t0 = std::chrono::steady_clock::now();
+  int64_t last_saved = from.empty() ? -1 : step;
+  double loss_value = 0;
+
+  if (step < total) data.start(step / per_epoch, step % per_epoch);
+  timer.start();
+  while (step < total) {
+    const int64_t epoch = step / per_epoch;
+    TrainBatch b = data.next();
+    b.x = b.x.to(env.device);
+    b.y = b.y.to(env.device);
+    const double lr = opt->current_lr();
+    Tape tape;
+    Tensor loss = stage_loss(*net, cfg, b, sh);
+    loss_value = static_cast<double>(loss.to_vector<float>()[0]);
+    if (!std::isfinite(loss_value)) {
+      res.status = RunStatus::diverged;
+      res.loss = loss_value;
+      res.message = "loss is " + std::string(std::isnan(loss_value) ? "NaN" : "Inf") + " at step " +
+                    std::to_string(step + 1) + " (epoch " + std::to_string(epoch + 1) + ", lr " +
+                    std::to_string(lr) + "): training stopped. " +
+                    (res.checkpoint.empty() ? "No checkpoint was written before it."
+                                            : "The last good checkpoint is " + res.checkpoint +
+                                                  "; lower train.lr and continue with --resume " + t.out);
+      break;
+    }
+    tape.backward(loss);
+    opt->step();
+    opt->zero_grad();
+    ++step;
+    res.step = step;
+    res.loss = loss_value;
+    double dt = timer.lap();
+    (void)dt;
+    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double rate = timer.average_step_s() > 0 ? static_cast<double>(t.batch_size) / timer.average_step_s() : 0;
+    if (log && (step % t.log_every == 0 || step == total))
+      log->write({t.stage, epoch + 1, step, loss_value, lr, rate, elapsed});
+    if (show)
+      progress.update({t.stage, epoch + 1, t.epochs, step, total, loss_value, lr, rate, timer.eta_s(total - step)},
+                      step == total);
+
+    int sig = agreed_stop_signal(comm);
+    bool due = t.checkpoint_every > 0 && step % t.checkpoint_every == 0;
+    if (due || sig || step == total) {
+      if (!all_finite(*net)) {
+        res.status = RunStatus::diverged;
+        res.message = "parameters became NaN/Inf at step " + std::to_string(step) +
+                      ": training stopped. " +
+                      (res.checkpoint.empty() ? "No checkpoint was written before it."
+                                              : "The last good checkpoint is " + res.checkpoint);
+        break;
+      }
+      res.checkpoint = save(step, loss_value);
+      last_saved = step;
+    }
+    if (sig) {
+      res.status = RunStatus::interrupted;
+      res.signal = sig;
+      res.message = std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + " at step " + std::to_string(step) +
+                    ": checkpoint " + res.checkpoint + " written; continue with --resume " + t.out;
+      break;
+    }
+  }
+  if (show) progress.finish();
+
+  if (res.status == RunStatus::finished) {
+    if (last_saved != step) res.checkpoint = save(step, loss_value);  // e.g. resumed at the end
+    if (writer) {
+      io::Metadata meta = {{"stage", t.stage},           {"mode", t.mode},
+                           {"precision", t.precision},   {"step", std::to_string(step)},
+                           {"seed", std::to_string(t.seed)}, {"config", config_text}};
+      models::save_weights(*net, dir.file("final.safetensors"), meta);
+    }
+    comm->barrier();
+    res.message = t.stage + " finished at step " + std::to_string(step) + ", loss " + std::to_string(res.loss) +
+                  "; weights " + dir.file("final.safetensors");
+  }
+  if (writer) {
+    log.reset();  // flush before reading it back
+    write_loss_curve(dir.file("log.jsonl"), dir.file("loss.png"), t.stage);
+  }
+  return res;
+}
+
+}  // namespace cytocon::train
