@@ -1,0 +1,103 @@
+#include "engine/dist/mpi_comm.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <climits>
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+namespace cytocon::dist {
+
+[[noreturn]] void abort_job(const std::string& message) {
+  static std::atomic<bool> aborting{false};
+  if (aborting.exchange(true)) {
+    // Another thread is already ending the job: wait for MPI_Abort to take this process down.
+    for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  int rank = 0, size = 1, up = 0;
+  MPI_Initialized(&up);
+  if (up) {
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+  }
+  char host[256] = "?";
+  gethostname(host, sizeof host - 1);
+  std::fprintf(stderr, "cytocon: rank %d of %d (%s): error: %s\n", rank, size, host, message.c_str());
+  std::fflush(stderr);
+  if (up) MPI_Abort(MPI_COMM_WORLD, 1);
+  _exit(1);
+}
+
+MpiComm::MpiComm(MPI_Comm comm, double timeout_s) : comm_(comm) {
+  check_mpi(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+  check_mpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+  check_mpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+  watchdog_ = std::make_unique<Watchdog>(timeout_s, [](const std::string& m) { abort_job(m); });
+}
+
+void MpiComm::check_mpi(int status, const char* call) {
+  if (status == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(status, text, &len);
+  abort(std::string(call) + " failed: " + std::string(text, len));
+}
+
+void MpiComm::abort(const std::string& message) { abort_job(message); }
+
+static int int_count(size_t n, const char* what) {
+  check(n <= static_cast<size_t>(INT_MAX),
+        std::string(what) + ": " + std::to_string(n) + " elements exceed MPI's int count limit");
+  return static_cast<int>(n);
+}
+
+void MpiComm::all_gather(const void* send, void* recv, size_t bytes, Device dev) {
+  if (dev != Device::cpu) {  // stage device buffers through the host
+    std::vector<char> s(bytes), r(bytes * size_);
+    copy_bytes(s.data(), Device::cpu, send, dev, bytes);
+    all_gather(s.data(), r.data(), bytes, Device::cpu);
+    copy_bytes(recv, dev, r.data(), Device::cpu, r.size());
+    return;
+  }
+  int n = int_count(bytes, "all_gather");
+  Watchdog::Wait w(watchdog_.get(), "all_gather");
+  const void* src = send == static_cast<char*>(recv) + bytes * rank_ ? MPI_IN_PLACE : send;
+  check_mpi(MPI_Allgather(src, n, MPI_BYTE, recv, n, MPI_BYTE, comm_), "MPI_Allgather");
+}
+
+void MpiComm::all_reduce_sum(float* data, size_t count, Device dev) {
+  if (dev != Device::cpu) {
+    std::vector<float> h(count);
+    copy_bytes(h.data(), Device::cpu, data, dev, count * sizeof(float));
+    all_reduce_sum(h.data(), count, Device::cpu);
+    copy_bytes(data, dev, h.data(), Device::cpu, count * sizeof(float));
+    return;
+  }
+  int n = int_count(count, "all_reduce_sum");
+  Watchdog::Wait w(watchdog_.get(), "all_reduce_sum");
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, data, n, MPI_FLOAT, MPI_SUM, comm_), "MPI_Allreduce");
+}
+
+void MpiComm::broadcast(void* data, size_t bytes, int root, Device dev) {
+  check(root >= 0 && root < size_, "broadcast: root " + std::to_string(root) + " is not a rank of " +
+                                       std::to_string(size_));
+  if (dev != Device::cpu) {
+    std::vector<char> h(bytes);
+    if (rank_ == root) copy_bytes(h.data(), Device::cpu, data, dev, bytes);
+    broadcast(h.data(), bytes, root, Device::cpu);
+    if (rank_ != root) copy_bytes(data, dev, h.data(), Device::cpu, bytes);
+    return;
+  }
+  int n = int_count(bytes, "broadcast");
+  Watchdog::Wait w(watchdog_.get(), "broadcast");
+  check_mpi(MPI_Bcast(data, n, MPI_BYTE, root, comm_), "MPI_Bcast");
+}
+
+void MpiComm::barrier() {
+  Watchdog::Wait w(watchdog_.get(), "barrier");
+  check_mpi(MPI_Barrier(comm_), "MPI_Barrier");
+}
+
+}  // namespace cytocon::dist

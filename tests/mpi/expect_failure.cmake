@@ -1,0 +1,17 @@
+# cmake -DCMD="prog|arg|..." -DEXPECT=<regex> -DLIMIT=<seconds> -P expect_failure.cmake
+# Passes when CMD exits non-zero within LIMIT seconds and its output matches EXPECT.
+string(REPLACE "|" ";" cmd "${CMD}")
+string(TIMESTAMP t0 "%s")
+execute_process(COMMAND ${cmd} TIMEOUT ${LIMIT} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+string(TIMESTAMP t1 "%s")
+math(EXPR elapsed "${t1} - ${t0}")
+message("---- output (${elapsed} s, status ${rc}) ----\n${out}----")
+if(NOT rc MATCHES "^[0-9]+$")
+  message(FATAL_ERROR "the job did not end by itself within ${LIMIT} s: ${rc}")
+endif()
+if(rc EQUAL 0)
+  message(FATAL_ERROR "the job exited with status 0; expected a failure")
+endif()
+if(NOT out MATCHES "${EXPECT}")
+  message(FATAL_ERROR "the output does not contain the failing rank's message /${EXPECT}/")
+endif()
