@@ -1,0 +1,20 @@
+// Supervised contrastive loss (DESIGN.md eqs. 1–2; docs/math.md "SupCon"), computed on the whole
+// (already gathered) batch; its gradient needs no reduction across ranks.
+#include "engine/ops.h"
+#include "engine/tape.h"
+
+namespace cytocon::ops {
+
+Tensor supcon_loss(const Tensor& z, const Tensor& labels, double tau) {
+  check(labels.defined() && labels.device() == z.device(), "supcon_loss: labels must be on the device of z");
+  Tensor loss = backend_of(z).supcon_forward(z, labels, tau);
+  if (Tape::recording({&z})) {
+    Tape::current()->record({loss}, [z = z, labels = labels, tau, loss]() mutable {
+      const double dloss = loss.grad().to(Device::cpu).to(DType::f64).data<double>()[0];
+      z.accumulate_grad(backend_of(z).supcon_backward(z, labels, tau, dloss));
+    });
+  }
+  return loss;
+}
+
+}  // namespace cytocon::ops
