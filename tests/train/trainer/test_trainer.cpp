@@ -1,0 +1,191 @@
+// The training loop's guarantees, in process on tiny in-memory data (tiny preset, 4 patches per
+// batch): a run interrupted at step k (SIGTERM) and resumed equals a run never interrupted, bit
+// for bit; a NaN loss stops the run and keeps the last good checkpoint.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <cstring>
+#include <fstream>
+
+#include "engine/io/checkpoint.h"
+#include "engine/io/safetensors.h"
+#include "engine/rng.h"
+#include "train/run_dir.h"
+#include "train/run_log.h"
+#include "train/stop_signal.h"
+#include "train/trainer.h"
+
+using namespace cytocon;
+using namespace cytocon::train;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kS = 561;  // the tiny preset's input size
+constexpr int kN = 4;    // global batch
+
+// Batches that are a pure function of (epoch, batch): smooth random images whose mean brightness
+// depends on the class, so the loss has something to learn. Optionally poisons one step with a
+// NaN pixel, or raises SIGTERM when a given step's batch is taken.
+class TinySource final : public BatchSource {
+ public:
+  int64_t batches_per_epoch() const override { return 3; }
+  void start(int64_t epoch, int64_t batch) override { pos_ = epoch * batches_per_epoch() + batch; }
+  TrainBatch next() override {
+    int64_t step = pos_++;
+    if (step == signal_at) set_stop_requested(SIGTERM);  // arrives while step `step` trains
+    Rng rng(99, Purpose::test, static_cast<uint32_t>(step));
+    std::vector<float> x(static_cast<size_t>(kN) * kS * kS);
+    std::vector<int32_t> y(kN);
+    for (int n = 0; n < kN; ++n) {
+      y[n] = static_cast<int32_t>((step + n) % 2);
+      float base = y[n] ? 0.7f : 0.3f;
+      for (int i = 0; i < kS * kS; ++i)
+        x[static_cast<size_t>(n) * kS * kS + i] = base + 0.2f * (rng.uniform(static_cast<uint32_t>(n * kS * kS + i)) - 0.5f);
+    }
+    if (step == nan_at) x[12345] = std::nanf("");
+    return {Tensor::from_vector(x, {kN, kS, kS, 1}), Tensor::from_vector(y, {kN})};
+  }
+  int64_t signal_at = -1, nan_at = -1;
+
+ private:
+  int64_t pos_ = 0;
+};
+
+Config tiny_config(const std::string& stage, const std::string& out) {
+  Config c;
+  c.model.preset = "tiny";
+  c.data.dir = "unused";
+  c.train.stage = stage;
+  c.train.epochs = 2;
+  c.train.batch_size = kN;
+  c.train.shards = 2;
+  c.train.checkpoint_every = 2;
+  c.train.keep_checkpoints = 2;
+  c.train.lr = 0.5;  // large enough that every step moves the weights visibly
+  c.train.out = out;
+  resolve(c);
+  return c;
+}
+
+TrainerEnv quiet_env() {
+  TrainerEnv e;
+  e.progress = nullptr;
+  return e;
+}
+
+std::string fresh_dir(const std::string& name) {
+  std::string d = (fs::temp_directory_path() / ("cytocon_test_trainer_" + name)).string();
+  fs::remove_all(d);
+  return d;
+}
+
+// Every tensor of two safetensors files has the same bytes.
+void expect_same_tensors(const std::string& a, const std::string& b) {
+  auto ta = io::read_safetensors(a), tb = io::read_safetensors(b);
+  ASSERT_EQ(ta.tensors.size(), tb.tensors.size());
+  for (const auto& t : ta.tensors) {
+    const Tensor& u = tb.get(t.name);
+    ASSERT_EQ(t.value.nbytes(), u.nbytes()) << t.name;
+    EXPECT_EQ(0, std::memcmp(t.value.raw(), u.raw(), t.value.nbytes())) << t.name << " differs";
+  }
+}
+
+std::vector<double> losses(const std::string& run) {
+  std::vector<double> out;
+  for (const auto& r : read_log(run + "/log.jsonl")) out.push_back(r.loss);
+  return out;
+}
+
+void check_resume_is_bit_identical(const std::string& stage) {
+  const int64_t kill_at = 3;  // SIGTERM arrives during step 4 (0-based 3); checkpoint at step 4
+  std::string whole = fresh_dir(stage + "_whole"), cut = fresh_dir(stage + "_cut");
+  TinySource a;
+  RunResult ra = run_training(tiny_config(stage, whole), 2, a, quiet_env());
+  ASSERT_EQ(ra.status, RunStatus::finished) << ra.message;
+  ASSERT_EQ(ra.step, 6);
+
+  TinySource b;
+  b.signal_at = kill_at;
+  RunResult rb = run_training(tiny_config(stage, cut), 2, b, quiet_env());
+  set_stop_requested(0);
+  ASSERT_EQ(rb.status, RunStatus::interrupted) << rb.message;
+  EXPECT_EQ(rb.step, kill_at + 1);
+  EXPECT_EQ(rb.signal, SIGTERM);
+  EXPECT_FALSE(fs::exists(cut + "/final.safetensors"));
+
+  TinySource c;
+  RunResult rc = run_training(tiny_config(stage, cut), 2, c, quiet_env(), cut);
+  ASSERT_EQ(rc.status, RunStatus::finished) << rc.message;
+  EXPECT_EQ(rc.step, 6);
+  EXPECT_EQ(rc.loss, ra.loss);
+  expect_same_tensors(whole + "/final.safetensors", cut + "/final.safetensors");
+  // The checkpoints also hold the optimiser velocities: same bits too.
+  expect_same_tensors(RunDir(whole).latest_checkpoint(), RunDir(cut).latest_checkpoint());
+  EXPECT_EQ(losses(whole), losses(cut));  // the log holds each step once, with the same loss
+  EXPECT_EQ(losses(whole).size(), 6u);
+  auto st = io::load_checkpoint(RunDir(cut).latest_checkpoint());
+  EXPECT_EQ(st.step, 6);
+  EXPECT_EQ(st.mode, "deterministic");
+  EXPECT_EQ(st.precision, "fp32");
+  EXPECT_EQ(RunDir(cut).checkpoints().size(), 2u);  // keep_checkpoints
+}
+
+}  // namespace
+
+TEST(Trainer, SupconResumeAfterSigtermIsBitIdentical) { check_resume_is_bit_identical("supcon"); }
+
+TEST(Trainer, CeResumeAfterSigtermIsBitIdentical) { check_resume_is_bit_identical("ce"); }
+
+TEST(Trainer, LossDecreasesOnLearnableData) {
+  std::string run = fresh_dir("learn");
+  Config c = tiny_config("ce", run);
+  c.train.epochs = 4;
+  TinySource s;
+  RunResult r = run_training(c, 2, s, quiet_env());
+  ASSERT_EQ(r.status, RunStatus::finished) << r.message;
+  auto l = losses(run);
+  ASSERT_EQ(l.size(), 12u);
+  EXPECT_LT(l.back(), l.front());
+  EXPECT_TRUE(fs::exists(run + "/loss.png"));
+  EXPECT_TRUE(fs::exists(run + "/config.toml"));
+}
+
+TEST(Trainer, NanLossStopsAndKeepsLastGoodCheckpoint) {
+  std::string run = fresh_dir("nan");
+  Config c = tiny_config("supcon", run);
+  c.train.checkpoint_every = 1;
+  c.train.keep_checkpoints = 5;
+  TinySource s;
+  s.nan_at = 2;  // the third step's batch holds a NaN pixel
+  RunResult r = run_training(c, 2, s, quiet_env());
+  EXPECT_EQ(r.status, RunStatus::diverged);
+  EXPECT_EQ(r.step, 2);
+  EXPECT_NE(r.message.find("NaN"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("step 3"), std::string::npos) << r.message;
+  EXPECT_EQ(r.checkpoint, RunDir(run).checkpoint_path(2));
+  auto cps = RunDir(run).checkpoints();
+  ASSERT_EQ(cps.size(), 2u);
+  EXPECT_EQ(cps.back().first, 2);
+  EXPECT_FALSE(fs::exists(run + "/final.safetensors"));
+  auto st = io::load_checkpoint(cps.back().second);  // valid, checksummed, finite
+  for (const auto& t : st.model)
+    if (t.value.dtype() == DType::f32)
+      for (float v : t.value.to_vector<float>()) ASSERT_TRUE(std::isfinite(v)) << t.name;
+}
+
+TEST(Trainer, FreshRunRefusesADirectoryWithCheckpoints) {
+  std::string run = fresh_dir("twice");
+  Config c = tiny_config("ce", run);
+  c.train.max_steps = 1;
+  TinySource s;
+  ASSERT_EQ(run_training(c, 2, s, quiet_env()).status, RunStatus::finished);
+  TinySource s2;
+  try {
+    run_training(c, 2, s2, quiet_env());
+    FAIL() << "a second fresh run in the same directory must fail";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("--resume"), std::string::npos) << e.what();
+  }
+}
