@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <iostream>
+#include <type_traits>
 
 namespace cytocon {
 
@@ -61,6 +62,16 @@ void combine_shards(const Shards& sh, void* items, size_t item_bytes, const Comb
 
 template <class T>
 void sum_shards(const Shards& sh, T* partials, int64_t len) {
+  if constexpr (std::is_same_v<T, float>) {
+    Comm& c = sh.communicator();
+    if (sh.mode == ReduceMode::fast && c.size() > 1) {
+      // Fast mode: local partials in order, then the library's all-reduce (its own order).
+      for (int k = 1; k < sh.count; ++k)
+        for (int64_t i = 0; i < len; ++i) partials[i] += partials[k * len + i];
+      c.all_reduce_sum(partials, static_cast<size_t>(len), Device::cpu);
+      return;
+    }
+  }
   size_t bytes = static_cast<size_t>(len) * sizeof(T);
   combine_shards(sh, partials, bytes, [len](void* acc, const void* other) {
     T* a = static_cast<T*>(acc);
