@@ -1,0 +1,45 @@
+// QuPath GeoJSON annotations (DESIGN.md, "Dataset directory"): LineString/MultiLineString
+// features are centreline segments, Polygon/MultiPolygon features are area delineations, the area
+// name is properties.classification.name (or properties.name), coordinates are full-resolution
+// pixels. Accepts a FeatureCollection, a single Feature, or a bare array of Features (older QuPath).
+#pragma once
+#include <string>
+#include <vector>
+
+namespace cytocon::data {
+
+struct Point2 {
+  double x = 0, y = 0;
+};
+
+struct Centreline {
+  std::string area;  // may be empty: then points take the label of the polygon containing them
+  std::vector<Point2> points;
+};
+
+struct AreaPolygon {
+  std::string area;
+  std::vector<std::vector<Point2>> rings;  // first = outer ring, then holes (even-odd rule)
+  bool contains(Point2 p) const;
+};
+
+struct Annotations {
+  std::vector<Centreline> centrelines;
+  std::vector<AreaPolygon> polygons;
+  std::vector<std::string> warnings;  // skipped features, each naming the file and the reason
+};
+
+// Parses GeoJSON text; `name` (the file) appears in every error and warning.
+Annotations parse_geojson(const std::string& text, const std::string& name);
+Annotations read_geojson(const std::string& path);
+
+// Points every `spacing_px` of arc length along each centreline (from its first vertex), each
+// labelled by the rule in docs/data.md: the centreline's own class if it has one, else the class
+// of the first polygon (file order) containing the point; unlabelled points are dropped.
+struct LabelledPoint {
+  Point2 p;
+  std::string area;
+};
+std::vector<LabelledPoint> sample_centrelines(const Annotations& a, double spacing_px);
+
+}  // namespace cytocon::data

@@ -1,0 +1,57 @@
+// The paper's augmentation parameters (§3; DESIGN.md "Augmentation", errata included), drawn from
+// Philox keyed by (seed, Purpose::augment, epoch, global sample index): a pure function, shared by
+// the CPU and the CUDA extraction so both make identical choices.
+#pragma once
+#include <cstdint>
+
+#include "engine/rng.h"
+
+namespace cytocon::data {
+
+enum class Filter : int32_t { none = 0, blur = 1, sharpen = 2 };
+
+struct AugmentParams {
+  float theta = 0;       // rotation (rad), U[−π, π]
+  float shift_mm = 0;    // translation distance d ~ U[0, 0.2] mm ...
+  float shift_dir = 0;   // ... in direction φ ~ U[−π, π]
+  int32_t mirror = 0;    // vertical mirror (before rotation), p = 0.5
+  float alpha = 1, beta = 0, gamma = 1;  // x → α x^γ + β
+  float z = 0;           // the Z of the unbiased gamma, U[−0.05, 0.05]
+  Filter filter = Filter::none;  // blur p = 0.25, sharpen p = 0.25, none p = 0.5
+  float sigma = 0;       // Gaussian σ (output pixels), U[0.125, 1]
+  float delta = 0;       // sharpening strength, U[0.5, 1.5]
+};
+
+// Identity: what test-time extraction uses.
+CYTOCON_HD AugmentParams no_augment() { return AugmentParams{}; }
+
+// Unbiased gamma (Pohlen et al.): γ = ln(0.5 + Z/√2) / ln(0.5 − Z/√2) (erratum: Z/√2, not 2^{−0.5Z}).
+CYTOCON_HD float unbiased_gamma(float z) {
+  const double s = 0.70710678118654752 * static_cast<double>(z);
+  return static_cast<float>(std::log(0.5 + s) / std::log(0.5 - s));
+}
+
+// Draw i of the stream (seed, augment, epoch, index) is uniform(i): one draw per parameter, fixed
+// slots, so adding a parameter later never shifts the others.
+CYTOCON_HD AugmentParams draw_augment(uint64_t seed, uint32_t epoch, uint32_t index) {
+  const Rng r(seed, Purpose::augment, epoch, index);
+  constexpr float kPi = 3.14159265358979f;
+  AugmentParams p;
+  p.theta = r.uniform(0, -kPi, kPi);
+  p.shift_mm = r.uniform(1, 0.0f, 0.2f);
+  p.shift_dir = r.uniform(2, -kPi, kPi);
+  p.mirror = r.uniform(3) < 0.5f ? 1 : 0;
+  p.alpha = r.uniform(4, 0.9f, 1.0f);
+  p.beta = r.uniform(5, -0.1f, 0.1f);
+  p.z = r.uniform(6, -0.05f, 0.05f);
+  p.gamma = unbiased_gamma(p.z);
+  const float f = r.uniform(7);  // [0, .25): blur, [.25, .5): sharpen, else none
+  p.filter = f < 0.25f ? Filter::blur : (f < 0.5f ? Filter::sharpen : Filter::none);
+  p.sigma = r.uniform(8, 0.125f, 1.0f);
+  p.delta = r.uniform(9, 0.5f, 1.5f);
+  if (p.filter == Filter::none) p.sigma = p.delta = 0;
+  if (p.filter == Filter::blur) p.delta = 0;
+  return p;
+}
+
+}  // namespace cytocon::data

@@ -1,0 +1,104 @@
+// open_image (dispatch by extension), PNG/JPEG through stb_image, and pyramid level choice.
+#include "data/image.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include "data/region_copy.h"
+#include "engine/tensor.h"
+
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_STATIC  // private copy: other libraries may embed stb_image too
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#endif
+#include <stb_image.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+namespace cytocon::data {
+
+std::shared_ptr<Image> open_tiff_file(const std::string& path);  // tiff_image.cpp
+
+namespace {
+
+// A PNG or JPEG decoded whole into memory: one level, grayscale (stb converts colour to luma).
+class StbImage final : public Image {
+ public:
+  explicit StbImage(const std::string& path) {
+    path_ = path;
+    int w = 0, h = 0, c = 0;
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) fail(path + ": cannot open");
+    const bool sixteen = stbi_is_16_bit_from_file(f);
+    std::fseek(f, 0, SEEK_SET);
+    void* px = sixteen ? static_cast<void*>(stbi_load_from_file_16(f, &w, &h, &c, 1))
+                       : static_cast<void*>(stbi_load_from_file(f, &w, &h, &c, 1));
+    std::fclose(f);
+    if (!px) fail(path + ": cannot decode image (" + stbi_failure_reason() + ")");
+    bits_ = sixteen ? 16 : 8;
+    levels_.push_back(Level{w, h, 1.0});
+    const size_t bytes = static_cast<size_t>(w) * h * (bits_ / 8);
+    pixels_.assign(static_cast<uint8_t*>(px), static_cast<uint8_t*>(px) + bytes);
+    stbi_image_free(px);
+  }
+  void read_region(int level, int64_t x0, int64_t y0, int64_t w, int64_t h, float* out,
+                   float background) const override {
+    check(level == 0, path_ + ": no pyramid level " + std::to_string(level));
+    fill_outside(width(), height(), x0, y0, w, h, out, background);
+    const float scale = 1.0f / static_cast<float>((1 << bits_) - 1);
+    if (bits_ == 8)
+      copy_block_to_region(pixels_.data(), width(), 0, 0, width(), height(), x0, y0, w, h, out,
+                           scale, false);
+    else
+      copy_block_to_region(reinterpret_cast<const uint16_t*>(pixels_.data()), width(), 0, 0,
+                           width(), height(), x0, y0, w, h, out, scale, false);
+  }
+
+ private:
+  std::vector<uint8_t> pixels_;
+};
+
+std::string lower_extension(const std::string& path) {
+  const size_t dot = path.find_last_of('.');
+  if (dot == std::string::npos || path.find('/', dot) != std::string::npos) return "";
+  std::string e = path.substr(dot + 1);
+  for (char& ch : e) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return e;
+}
+
+}  // namespace
+
+int Image::nearest_level(double full_res_um, double target_um) const {
+  int best = 0;
+  double best_d = 1e300;
+  for (size_t i = 0; i < levels_.size(); ++i) {
+    const double d = std::abs(std::log(full_res_um * levels_[i].downsample / target_um));
+    if (d < best_d - 1e-9) {
+      best_d = d;
+      best = static_cast<int>(i);
+    }
+  }
+  return best;
+}
+
+std::shared_ptr<Image> open_image(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) fail(path + ": image file not found");
+  if (!S_ISREG(st.st_mode)) fail(path + ": not a regular file");
+  const std::string e = lower_extension(path);
+  if (e == "tif" || e == "tiff" || e == "btf" || e == "tf8") return open_tiff_file(path);
+  if (e == "png" || e == "jpg" || e == "jpeg") return std::make_shared<StbImage>(path);
+  fail(path + ": unsupported image type '." + e + "' (expected .tif/.tiff, .png or .jpg)");
+}
+
+}  // namespace cytocon::data

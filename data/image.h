@@ -1,0 +1,55 @@
+// Section images: a pyramid of grayscale levels read region by region (DESIGN.md, "Dataset
+// directory"). TIFF (8/16-bit, strips or tiles, BigTIFF, pyramids as SubIFDs or as further pages)
+// goes through libtiff and a bounded LRU block cache, so a patch reads only the tiles it needs;
+// PNG/JPEG are decoded whole by stb_image. All methods are thread-safe.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cytocon::data {
+
+struct Level {
+  int64_t width = 0, height = 0;
+  double downsample = 1.0;  // full-resolution pixels per pixel of this level (x axis)
+};
+
+class Image {
+ public:
+  virtual ~Image() = default;
+  const std::string& path() const { return path_; }
+  int bits() const { return bits_; }  // 8 or 16
+  const std::vector<Level>& levels() const { return levels_; }  // level 0 = full resolution
+  int64_t width() const { return levels_[0].width; }
+  int64_t height() const { return levels_[0].height; }
+  // Copies level `level` pixels [x0, x0+w) × [y0, y0+h) into out (row-major, w·h floats), as
+  // intensities in [0, 1] (value / (2^bits − 1); MinIsWhite is inverted). Pixels outside the
+  // image get `background`.
+  virtual void read_region(int level, int64_t x0, int64_t y0, int64_t w, int64_t h, float* out,
+                           float background) const = 0;
+  // The level whose µm/px is nearest to target_um in log scale (ties: the finer level).
+  int nearest_level(double full_res_um, double target_um) const;
+
+ protected:
+  std::string path_;
+  int bits_ = 8;
+  std::vector<Level> levels_;
+};
+
+// Opens by extension (.tif/.tiff/.btf → libtiff, .png/.jpg/.jpeg → stb_image). Errors name the
+// file and what is wrong (missing, truncated, not grayscale, unsupported bits per sample ...).
+std::shared_ptr<Image> open_image(const std::string& path);
+// A TIFF held in memory (tests and the fuzzer); `name` is used in messages.
+std::shared_ptr<Image> open_tiff_memory(std::shared_ptr<const std::vector<uint8_t>> bytes,
+                                        const std::string& name);
+
+// The process-wide cache of decoded TIFF blocks (tiles or strips), bounded in bytes.
+void set_tile_cache_bytes(size_t bytes);  // default 512 MiB
+struct TileCacheStats {
+  uint64_t hits = 0, misses = 0;
+  size_t bytes = 0, capacity = 0;
+};
+TileCacheStats tile_cache_stats();
+
+}  // namespace cytocon::data

@@ -1,0 +1,338 @@
+// TIFF sections through libtiff: 8/16-bit unsigned grayscale (MinIsBlack or MinIsWhite), strips
+// or tiles, classic or BigTIFF, any codec libtiff was built with. Pyramid levels are found as
+// SubIFDs of the first page, or as further pages with the same sample format and aspect ratio
+// and a smaller width (FILETYPE_REDUCEDIMAGE or not). A read decodes only the blocks it touches,
+// through the shared tile cache; one libtiff handle per file, guarded by a mutex.
+#include <tiffio.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+
+#include "data/image.h"
+#include "data/region_copy.h"
+#include "data/tile_cache.h"
+#include "engine/tensor.h"
+
+namespace cytocon::data {
+namespace {
+
+constexpr int64_t kMaxBlockBytes = int64_t(1) << 30;
+constexpr int kMaxPages = 64;
+
+struct LevelLayout {
+  bool subifd = false;
+  toff_t offset = 0;   // SubIFD offset
+  tdir_t dir = 0;      // page index
+  bool tiled = false;
+  int64_t bw = 0, bh = 0;  // block (tile or strip) size in pixels
+  int64_t blocks_across = 0;
+};
+
+// libtiff reports errors through handlers; collect the last message per handle.
+struct Messages {
+  std::string last;
+};
+
+#if TIFFLIB_VERSION >= 20221213
+int on_error(TIFF*, void* user, const char* module, const char* fmt, va_list ap) {
+  char buf[512];
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  auto* m = static_cast<Messages*>(user);
+  m->last = std::string(module ? module : "libtiff") + ": " + buf;
+  return 1;
+}
+int on_warning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
+#else
+void quiet_handler(const char*, const char*, va_list) {}
+#endif
+
+struct MemFile {
+  std::shared_ptr<const std::vector<uint8_t>> bytes;
+  toff_t pos = 0;
+};
+tmsize_t mem_read(thandle_t h, void* buf, tmsize_t n) {
+  auto* m = static_cast<MemFile*>(h);
+  const toff_t size = m->bytes->size();
+  if (m->pos >= size) return 0;
+  const tmsize_t k = static_cast<tmsize_t>(std::min<toff_t>(size - m->pos, static_cast<toff_t>(n)));
+  std::memcpy(buf, m->bytes->data() + m->pos, static_cast<size_t>(k));
+  m->pos += k;
+  return k;
+}
+tmsize_t mem_write(thandle_t, void*, tmsize_t) { return -1; }
+toff_t mem_seek(thandle_t h, toff_t off, int whence) {
+  auto* m = static_cast<MemFile*>(h);
+  const toff_t size = m->bytes->size();
+  toff_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? m->pos : size;
+  m->pos = base + off;
+  return m->pos;
+}
+int mem_close(thandle_t) { return 0; }
+toff_t mem_size(thandle_t h) { return static_cast<MemFile*>(h)->bytes->size(); }
+int mem_map(thandle_t, void**, toff_t*) { return 0; }
+void mem_unmap(thandle_t, void*, toff_t) {}
+
+class TiffImage final : public Image {
+ public:
+  TiffImage(const std::string& path, std::shared_ptr<const std::vector<uint8_t>> mem) {
+    path_ = path;
+    uid_ = new_image_uid();
+#if TIFFLIB_VERSION >= 20221213
+    TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
+    TIFFOpenOptionsSetErrorHandlerExtR(opts, on_error, &msgs_);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, on_warning, nullptr);
+    if (mem) {
+      mem_.bytes = std::move(mem);
+      tif_ = TIFFClientOpenExt(path.c_str(), "rm", &mem_, mem_read, mem_write, mem_seek,
+                               mem_close, mem_size, mem_map, mem_unmap, opts);
+    } else {
+      tif_ = TIFFOpenExt(path.c_str(), "rm", opts);
+    }
+    TIFFOpenOptionsFree(opts);
+#else
+    TIFFSetErrorHandler(quiet_handler);
+    TIFFSetWarningHandler(quiet_handler);
+    if (mem) {
+      mem_.bytes = std::move(mem);
+      tif_ = TIFFClientOpen(path.c_str(), "rm", &mem_, mem_read, mem_write, mem_seek, mem_close,
+                            mem_size, mem_map, mem_unmap);
+    } else {
+      tif_ = TIFFOpen(path.c_str(), "rm");
+    }
+#endif
+    if (!tif_) fail(path + ": cannot open as TIFF (" + why("not a TIFF file") + ")");
+    try {
+      scan_levels();
+    } catch (...) {
+      TIFFClose(tif_);
+      throw;
+    }
+  }
+  ~TiffImage() override { TIFFClose(tif_); }
+
+  void read_region(int level, int64_t x0, int64_t y0, int64_t w, int64_t h, float* out,
+                   float background) const override {
+    check(level >= 0 && level < static_cast<int>(levels_.size()),
+          path_ + ": no pyramid level " + std::to_string(level));
+    const Level& L = levels_[level];
+    const LevelLayout& lay = layout_[level];
+    fill_outside(L.width, L.height, x0, y0, w, h, out, background);
+    const int64_t xa = std::max<int64_t>(x0, 0), xb = std::min(x0 + w, L.width);
+    const int64_t ya = std::max<int64_t>(y0, 0), yb = std::min(y0 + h, L.height);
+    if (xa >= xb || ya >= yb) return;
+    const float scale = 1.0f / static_cast<float>((1 << bits_) - 1);
+    for (int64_t by = ya / lay.bh; by <= (yb - 1) / lay.bh; ++by) {
+      for (int64_t bx = xa / lay.bw; bx <= (xb - 1) / lay.bw; ++bx) {
+        const int64_t id = by * lay.blocks_across + bx;
+        Block b = block(level, id);
+        // Edge tiles are padded and the last strip may be short: clip to the image.
+        const int64_t bx0 = bx * lay.bw, by0 = by * lay.bh;
+        const int64_t bw = std::min(lay.bw, L.width - bx0), bh = std::min(lay.bh, L.height - by0);
+        if (bits_ == 8)
+          copy_block_to_region(b->data(), lay.bw, bx0, by0, bw, bh, x0, y0, w, h, out, scale,
+                               invert_);
+        else
+          copy_block_to_region(reinterpret_cast<const uint16_t*>(b->data()), lay.bw, bx0, by0, bw,
+                               bh, x0, y0, w, h, out, scale, invert_);
+      }
+    }
+  }
+
+ private:
+  TIFF* tif_ = nullptr;
+  MemFile mem_;
+  mutable Messages msgs_;
+  mutable std::mutex mu_;
+  uint64_t uid_ = 0;
+  bool invert_ = false;
+  std::vector<LevelLayout> layout_;
+  mutable int current_ = 0;  // level whose directory is loaded
+
+  std::string why(const char* fallback) const {
+    return msgs_.last.empty() ? std::string(fallback) : msgs_.last;
+  }
+
+  // Reads the current directory's format; returns false (with `err`) when it is not usable.
+  bool describe(Level& L, LevelLayout& lay, int& bits, bool& invert, std::string& err) {
+    uint32_t w = 0, h = 0;
+    uint16_t spp = 1, bps = 1, fmt = SAMPLEFORMAT_UINT, photo = PHOTOMETRIC_MINISBLACK;
+    if (!TIFFGetField(tif_, TIFFTAG_IMAGEWIDTH, &w) || !TIFFGetField(tif_, TIFFTAG_IMAGELENGTH, &h) ||
+        w == 0 || h == 0) {
+      err = "missing or zero image size";
+      return false;
+    }
+    TIFFGetFieldDefaulted(tif_, TIFFTAG_SAMPLESPERPIXEL, &spp);
+    TIFFGetFieldDefaulted(tif_, TIFFTAG_BITSPERSAMPLE, &bps);
+    TIFFGetFieldDefaulted(tif_, TIFFTAG_SAMPLEFORMAT, &fmt);
+    if (!TIFFGetField(tif_, TIFFTAG_PHOTOMETRIC, &photo)) photo = PHOTOMETRIC_MINISBLACK;
+    if (spp != 1) {
+      err = "unsupported sample format: " + std::to_string(spp) +
+            " samples per pixel (expected 1, grayscale)";
+      return false;
+    }
+    if ((bps != 8 && bps != 16) || fmt != SAMPLEFORMAT_UINT) {
+      err = "unsupported sample format: " + std::to_string(bps) + "-bit " +
+            (fmt == SAMPLEFORMAT_IEEEFP ? "float" : fmt == SAMPLEFORMAT_INT ? "signed" : "unsigned") +
+            " (expected 8- or 16-bit unsigned)";
+      return false;
+    }
+    if (photo != PHOTOMETRIC_MINISBLACK && photo != PHOTOMETRIC_MINISWHITE) {
+      err = "unsupported photometric interpretation " + std::to_string(photo) +
+            " (expected MinIsBlack or MinIsWhite grayscale)";
+      return false;
+    }
+    uint16_t comp = COMPRESSION_NONE;
+    TIFFGetFieldDefaulted(tif_, TIFFTAG_COMPRESSION, &comp);
+    if (!TIFFIsCODECConfigured(comp)) {
+      err = "compression " + std::to_string(comp) + " is not supported by this libtiff";
+      return false;
+    }
+    L.width = w;
+    L.height = h;
+    bits = bps;
+    invert = photo == PHOTOMETRIC_MINISWHITE;
+    lay.tiled = TIFFIsTiled(tif_);
+    if (lay.tiled) {
+      uint32_t tw = 0, th = 0;
+      TIFFGetField(tif_, TIFFTAG_TILEWIDTH, &tw);
+      TIFFGetField(tif_, TIFFTAG_TILELENGTH, &th);
+      if (tw == 0 || th == 0) {
+        err = "zero tile size";
+        return false;
+      }
+      lay.bw = tw;
+      lay.bh = th;
+    } else {
+      uint32_t rps = h;
+      TIFFGetFieldDefaulted(tif_, TIFFTAG_ROWSPERSTRIP, &rps);
+      lay.bw = w;
+      lay.bh = std::clamp<int64_t>(rps, 1, h);
+    }
+    if (lay.bw * lay.bh * (bps / 8) > kMaxBlockBytes) {
+      err = "a tile/strip of " + std::to_string(lay.bw) + "x" + std::to_string(lay.bh) +
+            " pixels exceeds 1 GiB";
+      return false;
+    }
+    lay.blocks_across = (L.width + lay.bw - 1) / lay.bw;
+    const int64_t blocks = lay.blocks_across * ((L.height + lay.bh - 1) / lay.bh);
+    const int64_t have = lay.tiled ? TIFFNumberOfTiles(tif_) : TIFFNumberOfStrips(tif_);
+    if (have < blocks) {
+      err = "has " + std::to_string(have) + " tiles/strips, expected " + std::to_string(blocks);
+      return false;
+    }
+    return true;
+  }
+
+  void scan_levels() {
+    Level L0;
+    LevelLayout lay0;
+    std::string err;
+    if (!describe(L0, lay0, bits_, invert_, err)) fail(path_ + ": " + err);
+    levels_.push_back(L0);
+    layout_.push_back(lay0);
+    // SubIFD pyramid (OME-TIFF style).
+    std::vector<toff_t> subs;
+    {
+      uint16_t n = 0;
+      toff_t* offs = nullptr;
+      if (TIFFGetField(tif_, TIFFTAG_SUBIFD, &n, &offs) && offs)
+        subs.assign(offs, offs + std::min<int>(n, kMaxPages));
+    }
+    for (toff_t off : subs) {
+      if (!TIFFSetSubDirectory(tif_, off)) break;
+      add_level_if_reduced(true, off, 0);
+    }
+    // Page pyramid.
+    if (!TIFFSetDirectory(tif_, 0)) fail(path_ + ": cannot re-read the first directory (" + why("corrupt") + ")");
+    for (tdir_t d = 1; d < kMaxPages; ++d) {
+      if (!TIFFReadDirectory(tif_)) break;
+      add_level_if_reduced(false, 0, d);
+    }
+    // Finest first; then compute downsample factors.
+    std::vector<size_t> order(levels_.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin() + 1, order.end(),
+                     [&](size_t a, size_t b) { return levels_[a].width > levels_[b].width; });
+    std::vector<Level> lv;
+    std::vector<LevelLayout> ly;
+    for (size_t i : order) {
+      if (!lv.empty() && levels_[i].width == lv.back().width) continue;  // duplicate level
+      lv.push_back(levels_[i]);
+      ly.push_back(layout_[i]);
+    }
+    for (auto& l : lv) l.downsample = static_cast<double>(lv[0].width) / static_cast<double>(l.width);
+    levels_ = std::move(lv);
+    layout_ = std::move(ly);
+    current_ = -1;
+    select(0);
+  }
+
+  void add_level_if_reduced(bool subifd, toff_t off, tdir_t dir) {
+    Level L;
+    LevelLayout lay;
+    lay.subifd = subifd;
+    lay.offset = off;
+    lay.dir = dir;
+    int bits = 0;
+    bool invert = false;
+    std::string err;
+    if (!describe(L, lay, bits, invert, err)) return;  // e.g. an RGB label image: not a level
+    if (bits != bits_ || invert != invert_ || L.width >= levels_[0].width) return;
+    const double r0 = static_cast<double>(levels_[0].width) / levels_[0].height;
+    const double r = static_cast<double>(L.width) / L.height;
+    if (std::abs(r / r0 - 1.0) > 0.02 + 2.0 / std::min(L.width, L.height)) return;
+    levels_.push_back(L);
+    layout_.push_back(lay);
+  }
+
+  // Loads the directory of `level` (caller holds mu_ except during construction).
+  void select(int level) {
+    if (current_ == level) return;
+    const LevelLayout& lay = layout_[level];
+    const bool ok = lay.subifd ? TIFFSetSubDirectory(tif_, lay.offset) : TIFFSetDirectory(tif_, lay.dir);
+    if (!ok) fail(path_ + ": cannot read the directory of pyramid level " + std::to_string(level) +
+                  " (" + why("corrupt file") + ")");
+    current_ = level;
+  }
+
+  Block block(int level, int64_t id) const {
+    const BlockKey key{uid_, level, id};
+    if (Block b = cache_get(key)) return b;
+    const LevelLayout& lay = layout_[level];
+    auto buf = std::make_shared<std::vector<uint8_t>>(
+        static_cast<size_t>(lay.bw * lay.bh * (bits_ / 8)), uint8_t(0));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const_cast<TiffImage*>(this)->select(level);
+      msgs_.last.clear();
+      const tmsize_t n =
+          lay.tiled ? TIFFReadEncodedTile(tif_, static_cast<uint32_t>(id), buf->data(),
+                                          static_cast<tmsize_t>(buf->size()))
+                    : TIFFReadEncodedStrip(tif_, static_cast<uint32_t>(id), buf->data(),
+                                           static_cast<tmsize_t>(buf->size()));
+      if (n < 0)
+        fail(path_ + ": cannot decode " + (lay.tiled ? "tile " : "strip ") + std::to_string(id) +
+             " of pyramid level " + std::to_string(level) + " (" + why("truncated or corrupt file") +
+             ")");
+    }
+    Block b = buf;
+    cache_put(key, b);
+    return b;
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<Image> open_tiff_file(const std::string& path) {
+  return std::make_shared<TiffImage>(path, nullptr);
+}
+
+std::shared_ptr<Image> open_tiff_memory(std::shared_ptr<const std::vector<uint8_t>> bytes,
+                                        const std::string& name) {
+  check(bytes != nullptr, name + ": no bytes");
+  return std::make_shared<TiffImage>(name, std::move(bytes));
+}
+
+}  // namespace cytocon::data
