@@ -1,0 +1,54 @@
+// compare_runs REFERENCE OTHER...: passes when every OTHER run file is byte-identical to
+// REFERENCE; otherwise names the first differing entry and element.
+#include <cstdio>
+#include <cstring>
+
+#include "mpi/run_file.h"
+
+using namespace cytocon;
+
+static bool same(const test::RunFile& a, const test::RunFile& b, const char* an, const char* bn) {
+  if (a.entries.size() != b.entries.size()) {
+    std::printf("%s has %zu entries, %s has %zu\n", an, a.entries.size(), bn, b.entries.size());
+    return false;
+  }
+  for (size_t k = 0; k < a.entries.size(); ++k) {
+    const auto &x = a.entries[k], &y = b.entries[k];
+    if (x.name != y.name || x.bytes.size() != y.bytes.size()) {
+      std::printf("entry %zu: %s (%zu bytes) vs %s (%zu bytes)\n", k, x.name.c_str(), x.bytes.size(),
+                  y.name.c_str(), y.bytes.size());
+      return false;
+    }
+    size_t n = x.bytes.size() / sizeof(float);
+    for (size_t i = 0; i < n; ++i) {
+      float u, v;
+      std::memcpy(&u, x.bytes.data() + i * sizeof(float), sizeof u);
+      std::memcpy(&v, y.bytes.data() + i * sizeof(float), sizeof v);
+      if (std::memcmp(&u, &v, sizeof u) != 0) {
+        std::printf("%s differs from %s: %s[%zu] = %.9g vs %.9g\n", bn, an, x.name.c_str(), i, u, v);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: compare_runs REFERENCE OTHER...\n");
+    return 2;
+  }
+  try {
+    test::RunFile ref = test::RunFile::read(argv[1]);
+    bool ok = true;
+    for (int i = 2; i < argc; ++i) {
+      bool s = same(ref, test::RunFile::read(argv[i]), argv[1], argv[i]);
+      if (s) std::printf("%s: bit-identical to %s (%zu entries)\n", argv[i], argv[1], ref.entries.size());
+      ok = ok && s;
+    }
+    return ok ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "compare_runs: error: %s\n", e.what());
+    return 1;
+  }
+}
