@@ -1,0 +1,73 @@
+// Shared plumbing of the CUDA kernels: error checks, the process stream and cuDNN handle,
+// scratch buffers from the caching allocator, launch geometry, and argument checks.
+#pragma once
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+#include <cstdint>
+#include <string>
+
+#include "engine/cuda/cuda.h"
+#include "engine/tensor.h"
+
+namespace cytocon::cuda {
+
+[[noreturn]] void fail_cuda(cudaError_t e, const char* what, const char* file, int line);
+[[noreturn]] void fail_cudnn(cudnnStatus_t s, const char* what, const char* file, int line);
+#define CYTOCON_CUDA_CHECK(call)                                                   \
+  do {                                                                             \
+    cudaError_t e_ = (call);                                                       \
+    if (e_ != cudaSuccess) ::cytocon::cuda::fail_cuda(e_, #call, __FILE__, __LINE__); \
+  } while (0)
+#define CYTOCON_CUDNN_CHECK(call)                                                      \
+  do {                                                                                 \
+    cudnnStatus_t s_ = (call);                                                         \
+    if (s_ != CUDNN_STATUS_SUCCESS) ::cytocon::cuda::fail_cudnn(s_, #call, __FILE__, __LINE__); \
+  } while (0)
+// After a kernel launch: reports bad launch configurations at once (not execution errors).
+#define CYTOCON_CUDA_LAUNCHED() CYTOCON_CUDA_CHECK(cudaGetLastError())
+
+cudaStream_t stream();        // the process stream (created on first use)
+cudnnHandle_t cudnn_handle();  // bound to stream()
+
+// Scratch device memory from the caching allocator, freed when it goes out of scope (safe: all
+// work is ordered on the one stream, so a later kernel cannot overtake an earlier reader).
+class Scratch {
+ public:
+  explicit Scratch(size_t bytes);
+  ~Scratch();
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  void* get() const { return ptr_; }
+  template <class T> T* as() const { return static_cast<T*>(ptr_); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// Synchronous copies with the host (small vectors: per-shard partials, statistics).
+void to_host(void* dst, const void* src, size_t bytes);
+void to_device(void* dst, const void* src, size_t bytes);
+
+constexpr int kThreads = 256;
+inline unsigned blocks_for(int64_t n, int threads = kThreads) {
+  int64_t b = (n + threads - 1) / threads;
+  return static_cast<unsigned>(b < 1 ? 1 : (b > 1048576 ? 1048576 : b));  // kernels grid-stride
+}
+
+// Checks an argument is a float32 tensor on the GPU (the CUDA backend has no float64 kernels).
+void check_f32(const Tensor& t, const char* op, const char* name);
+void check_i32(const Tensor& t, const char* op, const char* name);
+Tensor empty_f32(const Shape& s);
+Tensor zeros_f32(const Shape& s);
+inline float* fp(Tensor& t) { return static_cast<float*>(t.raw()); }
+inline const float* fp(const Tensor& t) { return static_cast<const float*>(t.raw()); }
+inline const int32_t* ip(const Tensor& t) { return static_cast<const int32_t*>(t.raw()); }
+
+}  // namespace cytocon::cuda
+
+// Grid-stride loop over [0, n).
+#define CYTOCON_GRID_LOOP(i, n) \
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)

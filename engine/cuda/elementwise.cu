@@ -1,0 +1,77 @@
+// Elementwise kernels: add, scale, ReLU, the BN running-statistics update.
+#include "engine/cuda/common.cuh"
+#include "engine/cuda/kernels.h"
+
+namespace cytocon::cuda {
+namespace {
+
+__global__ void add_kernel(const float* a, const float* b, float* y, int64_t n) {
+  CYTOCON_GRID_LOOP(i, n) y[i] = a[i] + b[i];
+}
+__global__ void scale_kernel(const float* a, float s, float* y, int64_t n) {
+  CYTOCON_GRID_LOOP(i, n) y[i] = s * a[i];
+}
+__global__ void relu_kernel(const float* x, float* y, int64_t n) {
+  CYTOCON_GRID_LOOP(i, n) y[i] = x[i] > 0.f ? x[i] : 0.f;
+}
+__global__ void relu_backward_kernel(const float* dy, const float* y, float* dx, int64_t n) {
+  CYTOCON_GRID_LOOP(i, n) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
+}
+// r = (1−m)·r + m·b
+__global__ void running_kernel(float* r, const float* b, float keep, float m, int64_t n) {
+  CYTOCON_GRID_LOOP(i, n) r[i] = keep * r[i] + m * b[i];
+}
+
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  check_f32(a, "add", "a");
+  check_f32(b, "add", "b");
+  check(a.shape() == b.shape(), "cuda add: shapes " + shape_str(a.shape()) + " and " + shape_str(b.shape()) + " differ");
+  Tensor y = empty_f32(a.shape());
+  if (y.numel()) add_kernel<<<blocks_for(y.numel()), kThreads, 0, stream()>>>(fp(a), fp(b), fp(y), y.numel());
+  CYTOCON_CUDA_LAUNCHED();
+  return y;
+}
+
+Tensor scale(const Tensor& a, double s) {
+  check_f32(a, "scale", "a");
+  Tensor y = empty_f32(a.shape());
+  if (y.numel())
+    scale_kernel<<<blocks_for(y.numel()), kThreads, 0, stream()>>>(fp(a), static_cast<float>(s), fp(y), y.numel());
+  CYTOCON_CUDA_LAUNCHED();
+  return y;
+}
+
+Tensor relu_forward(const Tensor& x) {
+  check_f32(x, "relu", "x");
+  Tensor y = empty_f32(x.shape());
+  if (y.numel()) relu_kernel<<<blocks_for(y.numel()), kThreads, 0, stream()>>>(fp(x), fp(y), y.numel());
+  CYTOCON_CUDA_LAUNCHED();
+  return y;
+}
+
+Tensor relu_backward(const Tensor& dy, const Tensor& y) {
+  check_f32(dy, "relu_backward", "dy");
+  check_f32(y, "relu_backward", "y");
+  check(dy.shape() == y.shape(), "cuda relu_backward: dy " + shape_str(dy.shape()) + " vs y " + shape_str(y.shape()));
+  Tensor dx = empty_f32(y.shape());
+  if (dx.numel())
+    relu_backward_kernel<<<blocks_for(dx.numel()), kThreads, 0, stream()>>>(fp(dy), fp(y), fp(dx), dx.numel());
+  CYTOCON_CUDA_LAUNCHED();
+  return dx;
+}
+
+void update_running(Tensor& running, const Tensor& batch, double momentum) {
+  check_f32(running, "update_running", "running");
+  check_f32(batch, "update_running", "batch");
+  check(running.shape() == batch.shape(), "cuda update_running: running " + shape_str(running.shape()) +
+                                              " vs batch " + shape_str(batch.shape()));
+  const int64_t n = running.numel();
+  if (n)
+    running_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(fp(running), fp(batch), static_cast<float>(1.0 - momentum),
+                                                             static_cast<float>(momentum), n);
+  CYTOCON_CUDA_LAUNCHED();
+}
+
+}  // namespace cytocon::cuda
