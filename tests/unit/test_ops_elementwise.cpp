@@ -1,0 +1,36 @@
+// add, scale, relu: values and gradients.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "common/gradcheck.h"
+#include "engine/ops.h"
+
+using namespace cytocon;
+
+TEST(Elementwise, AddAndScaleValues) {
+  Tensor a = test::random_tensor({3, 5}, 1, DType::f32), b = test::random_tensor({3, 5}, 2, DType::f32);
+  Tensor c = ops::add(a, b), d = ops::scale(a, -2.5);
+  for (int i = 0; i < 15; ++i) {
+    EXPECT_EQ(c.data<float>()[i], a.data<float>()[i] + b.data<float>()[i]);
+    EXPECT_EQ(d.data<float>()[i], -2.5f * a.data<float>()[i]);
+  }
+  EXPECT_THROW(ops::add(a, test::random_tensor({5, 3}, 3, DType::f32)), std::runtime_error);
+  EXPECT_THROW(ops::add(a, test::random_tensor({3, 5}, 3, DType::f64)), std::runtime_error);
+  EXPECT_THROW(ops::scale(Tensor::zeros({2}, DType::i32), 2.0), std::runtime_error);
+}
+
+TEST(Elementwise, ReluValuesAndZeroGradientAtZero) {
+  Tensor x = Tensor::from_vector(std::vector<double>{-1.0, 0.0, 2.0, -0.0, 3.5}, {5});
+  Tensor y = ops::relu(x);
+  EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{0.0, 0.0, 2.0, 0.0, 3.5}));
+  Tensor dx = backend_of(y).relu_backward(Tensor::full({5}, 1.0, DType::f64), y);
+  EXPECT_EQ(dx.to_vector<double>(), (std::vector<double>{0.0, 0.0, 1.0, 0.0, 1.0}));
+}
+
+TEST(Elementwise, GradientsMatchFiniteDifferences) {
+  auto r = test::gradcheck(
+      [](const std::vector<Tensor>& in) { return ops::relu(ops::add(ops::scale(in[0], 1.5), in[1])); },
+      {test::random_tensor({4, 3, 2, 5}, 4), test::random_tensor({4, 3, 2, 5}, 5)});
+  EXPECT_TRUE(r.ok) << r.report;
+}
