@@ -1,10 +1,13 @@
 #include "engine/dist/context.h"
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <thread>
 
 #ifdef CYTOCON_HAVE_MPI
 #include "engine/dist/mpi_comm.h"
@@ -21,6 +24,7 @@ struct Context::State {
   const char* backend = "single";
 #ifdef CYTOCON_HAVE_MPI
   std::unique_ptr<MpiComm> mpi;
+  MPI_Comm exit_comm = MPI_COMM_NULL;  // only for agreeing on a non-zero exit (run())
 #endif
   std::unique_ptr<Comm> device;  // NCCL
   Comm* comm = &single_process();
@@ -77,6 +81,20 @@ std::string describe_current_exception() {
 }
 
 bool g_finalized = false;
+
+// True when every rank of `comm` enters this within `seconds`: a non-blocking barrier, polled.
+bool all_arrive(MPI_Comm comm, double seconds) {
+  MPI_Request req;
+  if (MPI_Ibarrier(comm, &req) != MPI_SUCCESS) return false;
+  auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    int done = 0;
+    if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) return false;
+    if (done) return true;
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
 
 void on_signal(int sig) {
   const char* name = strsignal(sig);
@@ -143,6 +161,7 @@ Context init(int& argc, char**& argv, const Options& options) {
     MPI_Comm_rank(node, &s->local_rank);
     MPI_Comm_size(node, &s->local_size);
     MPI_Comm_free(&node);
+    s->mpi->check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &s->exit_comm), "MPI_Comm_dup");
     s->comm = s->mpi.get();
     s->backend = "mpi";
 #else
@@ -223,6 +242,7 @@ void Context::finalize() {
     s_->comm->barrier();  // bounded: a rank that never arrives ends the job via the watchdog
     s_->device.reset();
     s_->mpi.reset();
+    MPI_Comm_free(&s_->exit_comm);
     g_finalized = true;
     MPI_Finalize();
   }
@@ -250,10 +270,20 @@ int run(int argc, char** argv, const std::function<int(Context&)>& body, const O
     std::cerr << "cytocon: error: " << e.what() << std::endl;
     return 1;
   }
-  if (status != 0 && ctx->launched() && ctx->size() > 1)
-    ctx->abort("exited with status " + std::to_string(status));
+  if (status != 0 && ctx->launched() && ctx->size() > 1 && !ctx->all_ranks_return())
+    ctx->abort("returned status " + std::to_string(status) + " while other ranks are still running");
   ctx->finalize();
   return status;
+}
+
+bool Context::all_ranks_return() const {
+#ifdef CYTOCON_HAVE_MPI
+  if (s_->launched) {
+    double t = s_->mpi->watchdog().timeout_s();
+    return all_arrive(s_->exit_comm, t > 0 ? std::min(t, 10.0) : 10.0);
+  }
+#endif
+  return true;
 }
 
 }  // namespace cytocon::dist

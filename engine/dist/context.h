@@ -13,9 +13,11 @@
 // node-local rank (MPI_Comm_split_type SHARED; SLURM_LOCALID etc. when MPI is not used) picks
 // the GPU: device local_rank mod visible devices.
 //
-// Failure: with more than one rank, an exception, a non-zero return, a fatal signal or a
-// collective waiting longer than the collective timeout on any rank ends every rank: the failing
-// rank prints "cytocon: rank r of R (host): error: <message>" and calls MPI_Abort.
+// Failure: with more than one rank, an exception, a fatal signal, std::exit, or a collective
+// waiting longer than the collective timeout on any rank ends every rank: the failing rank prints
+// "cytocon: rank r of R (host): error: <message>" and calls MPI_Abort. A non-zero return from
+// run()'s body is an orderly exit with that status when all ranks return (within 10 s), and ends
+// the job like an error when only some do.
 #pragma once
 #include <functional>
 #include <memory>
@@ -63,6 +65,9 @@ class Context {
 
   // Barrier (bounded by the watchdog), then MPI_Finalize. Idempotent.
   void finalize();
+  // True when every rank calls this within min(10 s, collective timeout): a coordinated exit
+  // (e.g. all ranks stop on the same signal or NaN loss) rather than one rank leaving early.
+  bool all_ranks_return() const;
 
   struct State;
 
@@ -76,8 +81,8 @@ class Context {
 // MPI_Init (e.g. under a launcher this code does not recognise).
 Context init(int& argc, char**& argv, const Options& options = {});
 
-// init, then body(ctx) with the failure rules above; returns body's status on success. A single
-// process reports an exception as "cytocon: error: <message>" and returns 1.
+// init, then body(ctx) with the failure rules above; returns body's status. A single process
+// reports an exception as "cytocon: error: <message>" and returns 1.
 int run(int argc, char** argv, const std::function<int(Context&)>& body, const Options& options = {});
 
 // True when the environment shows an MPI or Slurm launcher started this process.

@@ -1,5 +1,6 @@
-# cmake -DCMD="prog|arg|..." -DEXPECT=<regex> -DLIMIT=<seconds> -P expect_failure.cmake
-# Passes when CMD exits non-zero within LIMIT seconds and its output matches EXPECT.
+# cmake -DCMD="prog|arg|..." -DEXPECT=<regex> -DLIMIT=<seconds> [-DSTATUS=<n>] -P expect_failure.cmake
+# Passes when CMD exits non-zero (STATUS if given) within LIMIT seconds and its output matches
+# EXPECT.
 string(REPLACE "|" ";" cmd "${CMD}")
 string(TIMESTAMP t0 "%s")
 execute_process(COMMAND ${cmd} TIMEOUT ${LIMIT} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
@@ -11,6 +12,9 @@ if(NOT rc MATCHES "^[0-9]+$")
 endif()
 if(rc EQUAL 0)
   message(FATAL_ERROR "the job exited with status 0; expected a failure")
+endif()
+if(DEFINED STATUS AND NOT rc EQUAL STATUS)
+  message(FATAL_ERROR "the job exited with status ${rc}; expected ${STATUS}")
 endif()
 if(NOT out MATCHES "${EXPECT}")
   message(FATAL_ERROR "the output does not contain the failing rank's message /${EXPECT}/")

@@ -1,7 +1,9 @@
 // A job in which the last rank fails while the others wait in collectives; run by
 // expect_failure.cmake, which checks the whole job ends within seconds with the rank's message.
-//   mpi_fail_rank throw|badinput|signal|exit|hang
+//   mpi_fail_rank throw|badinput|signal|exit|hang|return|agree
+// `return`: the last rank alone returns 2; `agree`: every rank returns 3 (an orderly exit).
 #include <chrono>
+#include <cstdio>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -17,12 +19,18 @@ using namespace cytocon;
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
   return dist::run(argc, argv, [&](dist::Context& ctx) {
-    check(mode == "throw" || mode == "badinput" || mode == "signal" || mode == "exit" || mode == "hang",
-          "usage: mpi_fail_rank throw|badinput|signal|exit|hang (got '" + mode + "')");
+    check(mode == "throw" || mode == "badinput" || mode == "signal" || mode == "exit" || mode == "hang" ||
+              mode == "return" || mode == "agree",
+          "usage: mpi_fail_rank throw|badinput|signal|exit|hang|return|agree (got '" + mode + "')");
     const bool culprit = ctx.rank() == ctx.size() - 1;
     Shards sh = ctx.shards(8);
     ctx.barrier();
+    if (mode == "agree") {
+      std::printf("rank %d returns 3\n", ctx.rank());
+      return 3;
+    }
     if (culprit) {
+      if (mode == "return") return 2;
       if (mode == "throw") throw std::runtime_error("injected failure on the last rank");
       if (mode == "signal") std::raise(SIGSEGV);
       if (mode == "exit") std::exit(3);
