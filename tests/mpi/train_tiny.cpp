@@ -4,6 +4,7 @@
 //   mpi_train_tiny supcon|ce OUT [steps]
 // Global batch 8 in 8 micro-shards; the inputs and labels of global sample i at step s are
 // Philox draws keyed by (s, i), so each rank makes exactly its own share of the same batch.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -39,6 +40,44 @@ void make_batch(int64_t step, int64_t first, int64_t n, int px, Tensor& x, Tenso
   y = Tensor::from_vector(labels, {n});
 }
 
+// Forwards to the real communicator and counts calls, bytes received and time spent waiting,
+// for the per-step communication figures of docs/distributed.md.
+class CountingComm final : public Comm {
+ public:
+  explicit CountingComm(Comm& c) : c_(c) {}
+  int rank() const override { return c_.rank(); }
+  int size() const override { return c_.size(); }
+  void all_gather(const void* s, void* r, size_t bytes, Device d) override {
+    Timed t(this, bytes * (size() - 1));
+    c_.all_gather(s, r, bytes, d);
+  }
+  void all_reduce_sum(float* data, size_t count, Device d) override {
+    Timed t(this, count * sizeof(float));
+    c_.all_reduce_sum(data, count, d);
+  }
+  void broadcast(void* data, size_t bytes, int root, Device d) override {
+    Timed t(this, bytes);
+    c_.broadcast(data, bytes, root, d);
+  }
+  void barrier() override { c_.barrier(); }
+  void abort(const std::string& m) override { c_.abort(m); }
+  void reset() { calls = 0, bytes = 0, seconds = 0; }
+  int64_t calls = 0, bytes = 0;
+  double seconds = 0;
+
+ private:
+  struct Timed {
+    CountingComm* c;
+    std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+    Timed(CountingComm* cc, size_t b) : c(cc) {
+      c->calls++;
+      c->bytes += static_cast<int64_t>(b);
+    }
+    ~Timed() { c->seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
+  };
+  Comm& c_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -48,7 +87,8 @@ int main(int argc, char** argv) {
   return dist::run(argc, argv, [&](dist::Context& ctx) {
     check((stage == "supcon" || stage == "ce") && steps > 0,
           "usage: mpi_train_tiny supcon|ce OUT [steps > 0]");
-    Shards sh = ctx.shards(kShards);
+    CountingComm comm(ctx.comm());
+    Shards sh = Shards::make(kShards, ctx.rank(), ctx.size(), &comm);
     models::NetworkConfig nc;
     nc.preset = "tiny";
     nc.projection = stage == "supcon";
@@ -66,6 +106,8 @@ int main(int argc, char** argv) {
     const int64_t first = sh.first * per_shard, n = sh.count * per_shard;
     std::vector<float> losses;
     for (int64_t s = 0; s < steps; ++s) {
+      comm.reset();
+      auto t0 = std::chrono::steady_clock::now();
       Tensor x, y;
       make_batch(s, first, n, net.preset().input_px, x, y);
       Tape tape;
@@ -81,7 +123,11 @@ int main(int argc, char** argv) {
       opt.step();
       opt.zero_grad();
       losses.push_back(loss.to_vector<float>()[0]);
-      if (ctx.is_writer()) std::printf("%s step %lld loss %.9g\n", stage.c_str(), (long long)s, losses.back());
+      double step_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (ctx.is_writer())
+        std::printf("%s ranks %d step %lld loss %.9g: %.3f s, collectives %lld calls, %.3f s, %lld bytes received\n",
+                    stage.c_str(), ctx.size(), (long long)s, losses.back(), step_s, (long long)comm.calls,
+                    comm.seconds, (long long)comm.bytes);
     }
     dist::check_replicated(ctx.comm(), state, "parameters and BN statistics");
     ctx.write_once([&] {
