@@ -8,6 +8,7 @@
 
 #include "engine/backend.h"
 #include "engine/cpu/batch_norm.h"
+#include "engine/cpu/caching_allocator.h"
 #include "engine/cpu/conv2d.h"
 #include "engine/cpu/cross_entropy.h"
 #include "engine/cpu/elementwise.h"
@@ -490,7 +491,11 @@ class CpuBackend final : public Backend {
 }  // namespace
 
 Backend& cpu_backend() {
-  static CpuBackend b;
+  static CpuBackend& b = [] () -> CpuBackend& {
+    cpu::install_caching_allocator();
+    static CpuBackend backend;
+    return backend;
+  }();
   return b;
 }
 

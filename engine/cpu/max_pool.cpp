@@ -29,6 +29,32 @@ void max_pool_forward(const PoolGeom& g, const T* x, T* y) {
     }
 }
 
+namespace {
+// One row of windows' channels: x positions (0,0),(0,1),(1,0),(1,1) are x00..x11, their gradient
+// slots g00..g11. The maximum m as in the forward; the first position holding m takes dy
+// (branch-free, so the channel loop vectorises); this is the strict-'>' first-maximum rule.
+template <class T>
+inline void window_backward(int64_t C, const T* __restrict x00, const T* __restrict x01, const T* __restrict x10,
+                            const T* __restrict x11, const T* __restrict d, T* __restrict g00, T* __restrict g01,
+                            T* __restrict g10, T* __restrict g11) {
+  for (int64_t c = 0; c < C; ++c) {
+    T m = x00[c];
+    m = x01[c] > m ? x01[c] : m;
+    m = x10[c] > m ? x10[c] : m;
+    m = x11[c] > m ? x11[c] : m;
+    // r: the part of dy not yet given to an earlier position.
+    T r = d[c];
+    g00[c] = x00[c] == m ? r : T(0);
+    r = x00[c] == m ? T(0) : r;
+    g01[c] = x01[c] == m ? r : T(0);
+    r = x01[c] == m ? T(0) : r;
+    g10[c] = x10[c] == m ? r : T(0);
+    r = x10[c] == m ? T(0) : r;
+    g11[c] = r;
+  }
+}
+}  // namespace
+
 template <class T>
 void max_pool_backward(const PoolGeom& g, const T* dy, const T* x, T* dx) {
   const int64_t oh = g.oh(), ow = g.ow(), C = g.c, row = g.w * C;
@@ -41,23 +67,8 @@ void max_pool_backward(const PoolGeom& g, const T* dy, const T* x, T* dx) {
       T* d1 = d0 + row;
       const T* dyr = dy + (n * oh + i) * ow * C;
       for (int64_t j = 0; j < ow; ++j) {
-        const T* a = x0 + 2 * j * C;
-        const T* b = x1 + 2 * j * C;
-        T* da = d0 + 2 * j * C;
-        T* db = d1 + 2 * j * C;
-        const T* d = dyr + j * C;
-        for (int64_t c = 0; c < C; ++c) {
-          // Index of the first maximum: strict '>' keeps the earlier position on ties.
-          T m = a[c];
-          int k = 0;
-          if (a[C + c] > m) m = a[C + c], k = 1;
-          if (b[c] > m) m = b[c], k = 2;
-          if (b[C + c] > m) k = 3;
-          da[c] = k == 0 ? d[c] : T(0);
-          da[C + c] = k == 1 ? d[c] : T(0);
-          db[c] = k == 2 ? d[c] : T(0);
-          db[C + c] = k == 3 ? d[c] : T(0);
-        }
+        const int64_t o = 2 * j * C;
+        window_backward(C, x0 + o, x0 + o + C, x1 + o, x1 + o + C, dyr + j * C, d0 + o, d0 + o + C, d1 + o, d1 + o + C);
       }
       // An odd width leaves the last column of both rows outside every window.
       if (g.w % 2) {
