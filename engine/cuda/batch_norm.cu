@@ -2,7 +2,9 @@
 // Training statistics: per micro-shard Moments (count, mean, M2 = Σ(x−mean)², two passes over
 // the shard's rows with reduce.cuh's fixed-order sums), merged with Chan's formula along the
 // fixed tree (merge_moments, on the host: C values per shard) — so the result is the same for
-// any number of ranks. Backward sums Σdy and Σdy·x̂ go per micro-shard through sum_shards.
+// any number of ranks. Backward sums Σdy and Σdy·(x−μ) go per micro-shard through sum_shards.
+// The per-channel arithmetic between the sums and the elementwise passes (a = γ·invstd, ...) is
+// the CPU reference's, done on the host in float32 (C values).
 #include <cmath>
 #include <vector>
 
@@ -27,17 +29,16 @@ struct SquaredDeviation {  // (x − mean of its shard)²
     return d * d;
   }
 };
-struct BackwardTerms {  // columns [0,C): dy; [C,2C): dy·x̂
+struct BackwardTerms {  // columns [0,C): dy; [C,2C): dy·(x − μ)
   const float* dy;
   const float* x;
   const float* mean;
-  const float* invstd;
   int c_count;
   __device__ float operator()(int, int64_t r, int col) const {
     const int c = col < c_count ? col : col - c_count;
     const float g = dy[r * c_count + c];
     if (col < c_count) return g;
-    return g * ((x[r * c_count + c] - mean[c]) * invstd[c]);
+    return g * (x[r * c_count + c] - mean[c]);
   }
 };
 
@@ -45,30 +46,22 @@ __global__ void divide_kernel(float* a, float n, int64_t len) {
   CYTOCON_GRID_LOOP(i, len) a[i] = a[i] / n;
 }
 
-// y = γ·x̂ + β, x̂ = (x − μ)·invstd
-__global__ void normalize_kernel(const float* x, const float* gamma, const float* beta, const float* mean,
-                                 const float* invstd, float* y, int64_t total, int c_count) {
+// y = x·a + b per channel, a = γ·invstd, b = β − μ·a (forward: batch or running statistics)
+__global__ void affine_kernel(const float* x, const float* a, const float* b, float* y, int64_t total, int c_count) {
   CYTOCON_GRID_LOOP(t, total) {
     const int c = static_cast<int>(t % c_count);
-    y[t] = gamma[c] * ((x[t] - mean[c]) * invstd[c]) + beta[c];
+    y[t] = x[t] * a[c] + b[c];
   }
 }
-__global__ void infer_kernel(const float* x, const float* gamma, const float* beta, const float* rmean,
-                             const float* rvar, float eps, float* y, int64_t total, int c_count) {
+// dx = (a·dy + b·x) + k per channel (eq. BN-5 with the sums folded into a, b, k on the host)
+__global__ void backward_kernel(const float* dy, const float* x, const float* abk, float* dx, int64_t total,
+                                int c_count) {
+  const float* a = abk;
+  const float* b = abk + c_count;
+  const float* k = abk + 2 * c_count;
   CYTOCON_GRID_LOOP(t, total) {
     const int c = static_cast<int>(t % c_count);
-    const float invstd = 1.f / sqrtf(rvar[c] + eps);
-    y[t] = gamma[c] * ((x[t] - rmean[c]) * invstd) + beta[c];
-  }
-}
-// dx = γ·invstd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M), M the global number of rows.
-__global__ void backward_kernel(const float* dy, const float* x, const float* gamma, const float* mean,
-                                const float* invstd, const float* dbeta, const float* dgamma, float inv_m, float* dx,
-                                int64_t total, int c_count) {
-  CYTOCON_GRID_LOOP(t, total) {
-    const int c = static_cast<int>(t % c_count);
-    const float xhat = (x[t] - mean[c]) * invstd[c];
-    dx[t] = gamma[c] * invstd[c] * (dy[t] - dbeta[c] * inv_m - xhat * (dgamma[c] * inv_m));
+    dx[t] = (a[c] * dy[t] + b[c] * x[t]) + k[c];
   }
 }
 
@@ -116,12 +109,19 @@ void batch_norm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor
   std::vector<Moments<float>> m(parts * C);
   for (int64_t i = 0; i < parts * C; ++i) m[i] = {float(rows), host[i], host[parts * C + i]};
   merge_moments(sh, m.data(), C);
-  std::vector<float> mu(C), is(C), vu(C);
+  const float count = m[0].n;
+  check(count > 1, "batch_norm: " + std::to_string(static_cast<int64_t>(count)) +
+                       " value(s) per channel in the global batch, expected more than 1 in training mode");
+  const std::vector<float> gm = gamma.to_vector<float>(), bt = beta.to_vector<float>();
+  // The CPU reference's arithmetic, value for value (engine/cpu/backend.cpp).
+  std::vector<float> mu(C), is(C), vu(C), ab(2 * C);
   for (int64_t c = 0; c < C; ++c) {
-    const float var = m[c].n > 0 ? m[c].m2 / m[c].n : 0.f;
+    const float var = m[c].m2 / count;  // biased: normalisation
     mu[c] = m[c].mean;
     is[c] = 1.f / std::sqrt(var + static_cast<float>(eps));
-    vu[c] = m[c].n > 1 ? m[c].m2 / (m[c].n - 1) : 0.f;
+    vu[c] = m[c].m2 / (count - 1.f);  // unbiased: running statistics
+    ab[c] = gm[c] * is[c];
+    ab[C + c] = bt[c] - mu[c] * ab[c];
   }
   mean = empty_f32({C});
   invstd = empty_f32({C});
@@ -129,10 +129,12 @@ void batch_norm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor
   upload_async(fp(mean), mu);
   upload_async(fp(invstd), is);
   upload_async(fp(var_unbiased), vu);
+  Scratch ab_dev(sizeof(float) * 2 * C);
+  upload_async(ab_dev.as<float>(), ab);
   y = empty_f32(x.shape());
   if (x.numel())
-    normalize_kernel<<<blocks_for(x.numel()), kThreads, 0, stream()>>>(fp(x), fp(gamma), fp(beta), fp(mean), fp(invstd),
-                                                                      fp(y), x.numel(), int(C));
+    affine_kernel<<<blocks_for(x.numel()), kThreads, 0, stream()>>>(fp(x), ab_dev.as<float>(), ab_dev.as<float>() + C,
+                                                                   fp(y), x.numel(), int(C));
   CYTOCON_CUDA_LAUNCHED();
   CYTOCON_CUDA_CHECK(cudaStreamSynchronize(stream()));  // the host vectors above die here
 }
@@ -146,12 +148,22 @@ Tensor batch_norm_forward_infer(const Tensor& x, const Tensor& gamma, const Tens
   check_channels(beta, L.c, op, "beta");
   check_channels(running_mean, L.c, op, "running_mean");
   check_channels(running_var, L.c, op, "running_var");
+  const std::vector<float> gm = gamma.to_vector<float>(), bt = beta.to_vector<float>(),
+                           rm = running_mean.to_vector<float>(), rv = running_var.to_vector<float>();
+  const int64_t C = L.c;
+  std::vector<float> ab(2 * C);
+  for (int64_t c = 0; c < C; ++c) {
+    ab[c] = gm[c] / std::sqrt(rv[c] + static_cast<float>(eps));
+    ab[C + c] = bt[c] - rm[c] * ab[c];
+  }
+  Scratch ab_dev(sizeof(float) * 2 * C);
+  upload_async(ab_dev.as<float>(), ab);
   Tensor y = empty_f32(x.shape());
   if (x.numel())
-    infer_kernel<<<blocks_for(x.numel()), kThreads, 0, stream()>>>(fp(x), fp(gamma), fp(beta), fp(running_mean),
-                                                                  fp(running_var), float(eps), fp(y), x.numel(),
-                                                                  int(L.c));
+    affine_kernel<<<blocks_for(x.numel()), kThreads, 0, stream()>>>(fp(x), ab_dev.as<float>(), ab_dev.as<float>() + C,
+                                                                   fp(y), x.numel(), int(C));
   CYTOCON_CUDA_LAUNCHED();
+  CYTOCON_CUDA_CHECK(cudaStreamSynchronize(stream()));
   return y;
 }
 
@@ -168,22 +180,34 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
   const int parts = sh.count;
   const int64_t rows = sh.shard_size(L.n) * L.rows_per_sample, C = L.c;
   Scratch sums(sizeof(float) * parts * 2 * C);
-  shard_column_sums(BackwardTerms{fp(dy), fp(x), fp(mean), fp(invstd), int(C)}, parts, rows, int(2 * C),
-                    sums.as<float>());
+  shard_column_sums(BackwardTerms{fp(dy), fp(x), fp(mean), int(C)}, parts, rows, int(2 * C), sums.as<float>());
   std::vector<float> host(parts * 2 * C);
   to_host(host.data(), sums.get(), sizeof(float) * host.size());
   sum_shards(sh, host.data(), 2 * C);
+  const std::vector<float> gm = gamma.to_vector<float>(), mu = mean.to_vector<float>(), is = invstd.to_vector<float>();
+  const float count = static_cast<float>(sh.global_n(L.n) * L.rows_per_sample);  // values per channel, all ranks
+  std::vector<float> db(C), dg(C), abk(3 * C);
+  for (int64_t c = 0; c < C; ++c) {
+    const float sdy = host[c];               // Σ dy
+    const float sdyxh = host[C + c] * is[c];  // Σ dy·x̂ = invstd·Σ dy·(x−μ)
+    db[c] = sdy;
+    dg[c] = sdyxh;
+    // dx = γ·invstd/N·(N·dy − Σdy − x̂·Σdy·x̂) = a·dy + b·x + k
+    const float a = gm[c] * is[c], b = -(a * is[c] * sdyxh) / count;
+    abk[c] = a;
+    abk[C + c] = b;
+    abk[2 * C + c] = -(a * sdy) / count - b * mu[c];
+  }
   dbeta = empty_f32({C});
   dgamma = empty_f32({C});
-  CYTOCON_CUDA_CHECK(cudaMemcpyAsync(fp(dbeta), host.data(), sizeof(float) * C, cudaMemcpyHostToDevice, stream()));
-  CYTOCON_CUDA_CHECK(
-      cudaMemcpyAsync(fp(dgamma), host.data() + C, sizeof(float) * C, cudaMemcpyHostToDevice, stream()));
-  const int64_t m_global = sh.global_n(L.n) * L.rows_per_sample;
+  upload_async(fp(dbeta), db);
+  upload_async(fp(dgamma), dg);
+  Scratch abk_dev(sizeof(float) * 3 * C);
+  upload_async(abk_dev.as<float>(), abk);
   dx = empty_f32(x.shape());
   if (x.numel())
-    backward_kernel<<<blocks_for(x.numel()), kThreads, 0, stream()>>>(
-        fp(dy), fp(x), fp(gamma), fp(mean), fp(invstd), fp(dbeta), fp(dgamma), 1.f / float(m_global), fp(dx),
-        x.numel(), int(C));
+    backward_kernel<<<blocks_for(x.numel()), kThreads, 0, stream()>>>(fp(dy), fp(x), abk_dev.as<float>(), fp(dx),
+                                                                     x.numel(), int(C));
   CYTOCON_CUDA_LAUNCHED();
   CYTOCON_CUDA_CHECK(cudaStreamSynchronize(stream()));
 }

@@ -3,6 +3,7 @@
 // order, combined by sum_shards (the fixed tree, then across ranks), divided by the global N.
 // Also top-k (no gradient): ties go to the lower class index.
 #include <cfloat>
+#include <cmath>
 #include <vector>
 
 #include "engine/cuda/common.cuh"
@@ -56,7 +57,6 @@ __global__ void topk_kernel(const float* scores, int32_t* out, int64_t n, int64_
         if (!after_prev) continue;
         if (best < 0 || s > row[best]) best = j;
       }
-      if (best < 0) best = 0;  // only NaN rows get here
       out[r * k + t] = static_cast<int32_t>(best);
       prev_s = row[best];
       prev_i = best;
@@ -113,6 +113,10 @@ Tensor topk(const Tensor& scores, int k) {
   check(k >= 1 && k <= scores.dim(1),
         "cuda topk: k = " + std::to_string(k) + " must be in [1, " + std::to_string(scores.dim(1)) + "]");
   const int64_t n = scores.dim(0), c = scores.dim(1);
+  const std::vector<float> host = scores.to_vector<float>();  // evaluation only: the check is cheap
+  for (size_t i = 0; i < host.size(); ++i)
+    check(!std::isnan(host[i]), "cuda topk: score of sample " + std::to_string(i / c) + ", class " +
+                                    std::to_string(i % c) + " is NaN (expected finite scores)");
   Tensor out = Tensor::empty({n, k}, DType::i32, Device::cuda);
   if (n)
     topk_kernel<<<blocks_for(n, 64), 64, 0, stream()>>>(fp(scores), static_cast<int32_t*>(out.raw()), n, c, k);

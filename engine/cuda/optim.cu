@@ -1,7 +1,7 @@
 // Optimiser element loops (engine/backend.h): LARS ("classic momentum", DESIGN.md) and SGD.
-// The LARS norms ‖w‖ and ‖g + wd·w‖ are sums over the whole tensor: one block, each thread
-// summing a fixed strided subset in index order, then a fixed pairwise tree — the same bits on
-// every run. The trust ratio stays on the device (no host round trip).
+// The LARS norms ‖w‖ and ‖g + wd·w‖ are sums of squares in double (as the CPU reference) over the
+// whole tensor: one block, each thread summing a fixed strided subset in index order, then a
+// fixed pairwise tree — the same bits on every run. The trust ratio stays on the device.
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.h"
 
@@ -11,13 +11,13 @@ namespace {
 constexpr int kNormThreads = 512;
 
 // norms[0] = ‖w‖², norms[1] = ‖g + wd·w‖² (wd = 0 when not adapting)
-__global__ void norms_kernel(const float* w, const float* g, float wd, int64_t n, float* norms) {
-  __shared__ float sw[kNormThreads], sg[kNormThreads];
-  float aw = 0.f, ag = 0.f;
+__global__ void norms_kernel(const float* w, const float* g, float wd, int64_t n, double* norms) {
+  __shared__ double sw[kNormThreads], sg[kNormThreads];
+  double aw = 0, ag = 0;
   for (int64_t i = threadIdx.x; i < n; i += kNormThreads) {
     const float gi = g[i] + wd * w[i];
-    aw += w[i] * w[i];
-    ag += gi * gi;
+    aw += double(w[i]) * double(w[i]);
+    ag += double(gi) * double(gi);
   }
   sw[threadIdx.x] = aw;
   sg[threadIdx.x] = ag;
@@ -37,18 +37,18 @@ __global__ void norms_kernel(const float* w, const float* g, float wd, int64_t n
 
 // adapt: g' = g + wd·w; trust = η‖w‖/‖g'‖ if both > 0 else 1; v = m·v + lr·trust·g'; w −= v
 // else:  v = m·v + lr·g; w −= v
-__global__ void lars_kernel(float* w, const float* g, float* v, const float* norms, float lr, float m, float wd,
-                            float eta, bool adapt, int64_t n) {
-  float trust = 1.f;
+__global__ void lars_kernel(float* w, const float* g, float* v, const double* norms, double lr, float m, float wd,
+                            double eta, bool adapt, int64_t n) {
+  double trust = 1.0;
   if (adapt) {
-    const float nw = sqrtf(norms[0]), ng = sqrtf(norms[1]);
-    if (nw > 0.f && ng > 0.f) trust = eta * nw / ng;
+    const double nw = sqrt(norms[0]), ng = sqrt(norms[1]);
+    if (nw > 0 && ng > 0) trust = eta * nw / ng;
   }
-  const float step = lr * trust;
+  const float step = static_cast<float>(lr * trust);
   CYTOCON_GRID_LOOP(i, n) {
     const float gi = adapt ? g[i] + wd * w[i] : g[i];
     v[i] = m * v[i] + step * gi;
-    w[i] -= v[i];
+    w[i] = w[i] - v[i];
   }
 }
 
@@ -75,13 +75,13 @@ void lars_step(Tensor& w, const Tensor& g, Tensor& v, const Backend::LarsArgs& a
   check_step(w, g, v, "lars_step");
   const int64_t n = w.numel();
   if (!n) return;
-  Scratch norms(2 * sizeof(float));
+  Scratch norms(2 * sizeof(double));
   if (a.adapt) {
-    norms_kernel<<<1, kNormThreads, 0, stream()>>>(fp(w), fp(g), float(a.weight_decay), n, norms.as<float>());
+    norms_kernel<<<1, kNormThreads, 0, stream()>>>(fp(w), fp(g), float(a.weight_decay), n, norms.as<double>());
     CYTOCON_CUDA_LAUNCHED();
   }
-  lars_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(fp(w), fp(g), fp(v), norms.as<float>(), float(a.lr),
-                                                        float(a.momentum), float(a.weight_decay), float(a.eta),
+  lars_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(fp(w), fp(g), fp(v), norms.as<double>(), a.lr,
+                                                        float(a.momentum), float(a.weight_decay), a.eta,
                                                         a.adapt, n);
   CYTOCON_CUDA_LAUNCHED();
 }
