@@ -41,13 +41,21 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const Config& cfg, std::vector<
   return std::make_unique<optim::Lars>(std::move(params), sched, c);
 }
 
-bool all_finite(const models::Network& net) {
-  for (const Param& p : net.params()) {
-    if (p.value.dtype() != DType::f32) continue;
-    for (float v : p.value.to_vector<float>())
-      if (!std::isfinite(v)) return false;
-  }
-  return true;
+// The first parameter or BN statistic holding a NaN/Inf, or "" if all are finite. A NaN in the
+// input can vanish behind a ReLU in the forward pass and still poison the BN gradients and so the
+// weights: the loss alone would notice it one step late, after a checkpoint of bad weights.
+std::string first_non_finite(const models::Network& net) {
+  auto bad = [](const Tensor& t) {
+    if (t.dtype() != DType::f32) return false;
+    for (float v : t.to_vector<float>())
+      if (!std::isfinite(v)) return true;
+    return false;
+  };
+  for (const Param& p : net.params())
+    if (bad(p.value)) return p.name;
+  for (const Buffer& b : net.buffers())
+    if (bad(b.value)) return b.name;
+  return "";
 }
 
 // The same decision on every rank: stop if any rank received SIGINT/SIGTERM.
@@ -178,6 +186,17 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
     tape.backward(loss);
     opt->step();
     opt->zero_grad();
+    std::string poisoned = first_non_finite(*net);
+    if (!poisoned.empty()) {
+      res.status = RunStatus::diverged;
+      res.loss = loss_value;
+      res.message = "step " + std::to_string(step + 1) + " (epoch " + std::to_string(epoch + 1) + ", loss " +
+                    std::to_string(loss_value) + ") made " + poisoned + " NaN/Inf: training stopped. " +
+                    (res.checkpoint.empty() ? "No checkpoint was written before it."
+                                            : "The last good checkpoint is " + res.checkpoint +
+                                                  "; check the data of this step or lower train.lr");
+      break;
+    }
     ++step;
     res.step = step;
     res.loss = loss_value;
@@ -194,14 +213,6 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
     int sig = agreed_stop_signal(comm);
     bool due = t.checkpoint_every > 0 && step % t.checkpoint_every == 0;
     if (due || sig || step == total) {
-      if (!all_finite(*net)) {
-        res.status = RunStatus::diverged;
-        res.message = "parameters became NaN/Inf at step " + std::to_string(step) +
-                      ": training stopped. " +
-                      (res.checkpoint.empty() ? "No checkpoint was written before it."
-                                              : "The last good checkpoint is " + res.checkpoint);
-        break;
-      }
       res.checkpoint = save(step, loss_value);
       last_saved = step;
     }
