@@ -1,5 +1,6 @@
 #include "engine/shards.h"
 
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 #include <type_traits>
@@ -13,10 +14,22 @@ void SingleProcess::abort(const std::string& message) {
   std::cerr << "cytocon: fatal: " << message << std::endl;
   std::exit(1);
 }
+void Comm::all_to_all(const void* send, void* recv, size_t bytes, Device dev) {
+  const int R = size();
+  std::vector<char> all(bytes * R * R), block(bytes * R * R);
+  copy_bytes(block.data(), Device::cpu, send, dev, bytes * R);
+  all_gather(block.data(), all.data(), bytes * R, Device::cpu);
+  for (int i = 0; i < R; ++i) std::memcpy(block.data() + i * bytes, all.data() + (i * R + rank()) * bytes, bytes);
+  copy_bytes(recv, dev, block.data(), Device::cpu, bytes * R);
+}
 SingleProcess& single_process() {
   static SingleProcess s;
   return s;
 }
+
+// sum_shards switches to the slice-wise exchange from this vector size on (any threshold gives
+// the same bits; small vectors are cheaper in one collective).
+constexpr size_t kSliceBytes = 64 * 1024;
 
 static bool is_pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
 
@@ -60,11 +73,22 @@ void combine_shards(const Shards& sh, void* items, size_t item_bytes, const Comb
   std::memcpy(items, roots.data(), item_bytes);
 }
 
+// acc[i] += other[i] for i < len.
+template <class T>
+static CombineFn add_into(int64_t len) {
+  return [len](void* acc, const void* other) {
+    T* a = static_cast<T*>(acc);
+    const T* b = static_cast<const T*>(other);
+    for (int64_t i = 0; i < len; ++i) a[i] += b[i];
+  };
+}
+
 template <class T>
 void sum_shards(const Shards& sh, T* partials, int64_t len) {
+  Comm& c = sh.communicator();
+  const int R = c.size();
   if constexpr (std::is_same_v<T, float>) {
-    Comm& c = sh.communicator();
-    if (sh.mode == ReduceMode::fast && c.size() > 1) {
+    if (sh.mode == ReduceMode::fast && R > 1) {
       // Fast mode: local partials in order, then the library's all-reduce (its own order).
       for (int k = 1; k < sh.count; ++k)
         for (int64_t i = 0; i < len; ++i) partials[i] += partials[k * len + i];
@@ -72,12 +96,24 @@ void sum_shards(const Shards& sh, T* partials, int64_t len) {
       return;
     }
   }
-  size_t bytes = static_cast<size_t>(len) * sizeof(T);
-  combine_shards(sh, partials, bytes, [len](void* acc, const void* other) {
-    T* a = static_cast<T*>(acc);
-    const T* b = static_cast<const T*>(other);
-    for (int64_t i = 0; i < len; ++i) a[i] += b[i];
-  });
+  if (R == 1 || static_cast<size_t>(len) * sizeof(T) < kSliceBytes) {
+    combine_shards(sh, partials, static_cast<size_t>(len) * sizeof(T), add_into<T>(len));
+    return;
+  }
+  // Large vectors: the same tree, slice by slice. Rank q receives (all-to-all) the R subtree
+  // roots of slice q, combines them along the rank tree, and the combined slices are
+  // all-gathered: the same additions in the same order as combine_shards, but 2(R-1)/R of the
+  // vector on the wire (all-reduce traffic) instead of R-1 times it.
+  check(is_pow2(sh.count), "local micro-shard count must be a power of two");
+  tree(reinterpret_cast<char*>(partials), sh.count, static_cast<size_t>(len) * sizeof(T), add_into<T>(len));
+  const int64_t slice = (len + R - 1) / R;
+  const size_t slice_bytes = static_cast<size_t>(slice) * sizeof(T);
+  std::vector<T> mine(static_cast<size_t>(slice * R), T(0)), roots(static_cast<size_t>(slice * R));
+  std::copy(partials, partials + len, mine.begin());
+  c.all_to_all(mine.data(), roots.data(), slice_bytes, Device::cpu);
+  tree(reinterpret_cast<char*>(roots.data()), R, slice_bytes, add_into<T>(slice));
+  c.all_gather(roots.data(), mine.data(), slice_bytes, Device::cpu);
+  std::copy(mine.begin(), mine.begin() + len, partials);
 }
 
 template <class T>

@@ -32,6 +32,10 @@ class Comm {
   // Elementwise float sum (fast mode only: the order of additions is the library's).
   virtual void all_reduce_sum(float* data, size_t count, Device dev) = 0;
   virtual void broadcast(void* data, size_t bytes, int root, Device dev) = 0;
+  // send holds size() blocks of `bytes`; block j goes to rank j. recv receives size()*bytes:
+  // rank i's block rank() at offset i*bytes. The default moves size() times too much (it
+  // all-gathers every send buffer); MPI and NCCL override it.
+  virtual void all_to_all(const void* send, void* recv, size_t bytes, Device dev);
   virtual void barrier() = 0;
   // End every rank now with this message (used when one rank fails).
   [[noreturn]] virtual void abort(const std::string& message) = 0;

@@ -95,6 +95,19 @@ void MpiComm::broadcast(void* data, size_t bytes, int root, Device dev) {
   check_mpi(MPI_Bcast(data, n, MPI_BYTE, root, comm_), "MPI_Bcast");
 }
 
+void MpiComm::all_to_all(const void* send, void* recv, size_t bytes, Device dev) {
+  if (dev != Device::cpu) {
+    std::vector<char> s(bytes * size_), r(bytes * size_);
+    copy_bytes(s.data(), Device::cpu, send, dev, s.size());
+    all_to_all(s.data(), r.data(), bytes, Device::cpu);
+    copy_bytes(recv, dev, r.data(), Device::cpu, r.size());
+    return;
+  }
+  int n = int_count(bytes, "all_to_all");
+  Watchdog::Wait w(watchdog_.get(), "all_to_all");
+  check_mpi(MPI_Alltoall(send, n, MPI_BYTE, recv, n, MPI_BYTE, comm_), "MPI_Alltoall");
+}
+
 void MpiComm::barrier() {
   Watchdog::Wait w(watchdog_.get(), "barrier");
   check_mpi(MPI_Barrier(comm_), "MPI_Barrier");

@@ -25,6 +25,7 @@ class MpiComm final : public Comm {
   void all_gather(const void* send, void* recv, size_t bytes, Device dev) override;
   void all_reduce_sum(float* data, size_t count, Device dev) override;
   void broadcast(void* data, size_t bytes, int root, Device dev) override;
+  void all_to_all(const void* send, void* recv, size_t bytes, Device dev) override;
   void barrier() override;
   [[noreturn]] void abort(const std::string& message) override;
 

@@ -63,6 +63,17 @@ class NcclComm final : public Comm {
     nccl_check(ncclBroadcast(data, data, bytes, ncclChar, root, comm_, stream_), "ncclBroadcast");
     wait("ncclBroadcast");
   }
+  void all_to_all(const void* send, void* recv, size_t bytes, Device dev) override {
+    if (dev == Device::cpu) return host_.all_to_all(send, recv, bytes, dev);
+    ready();
+    nccl_check(ncclGroupStart(), "ncclGroupStart");
+    for (int r = 0; r < size(); ++r) {
+      nccl_check(ncclSend(static_cast<const char*>(send) + r * bytes, bytes, ncclChar, r, comm_, stream_), "ncclSend");
+      nccl_check(ncclRecv(static_cast<char*>(recv) + r * bytes, bytes, ncclChar, r, comm_, stream_), "ncclRecv");
+    }
+    nccl_check(ncclGroupEnd(), "ncclGroupEnd");
+    wait("all_to_all (ncclSend/ncclRecv)");
+  }
   void barrier() override { host_.barrier(); }
   [[noreturn]] void abort(const std::string& message) override {
     if (comm_) ncclCommAbort(comm_);

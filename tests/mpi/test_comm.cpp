@@ -61,6 +61,53 @@ TEST(Shards, SumAcrossRanksEqualsOneProcessBitwise) {
   EXPECT_EQ(std::memcmp(mine.data(), ref.data(), len * sizeof(float)), 0);
 }
 
+// Forwards everything but all_to_all, so the default Comm::all_to_all (via all_gather) runs.
+class NoAllToAll final : public Comm {
+ public:
+  explicit NoAllToAll(Comm& c) : c_(c) {}
+  int rank() const override { return c_.rank(); }
+  int size() const override { return c_.size(); }
+  void all_gather(const void* s, void* r, size_t b, Device d) override { c_.all_gather(s, r, b, d); }
+  void all_reduce_sum(float* p, size_t n, Device d) override { c_.all_reduce_sum(p, n, d); }
+  void broadcast(void* p, size_t b, int root, Device d) override { c_.broadcast(p, b, root, d); }
+  void barrier() override { c_.barrier(); }
+  void abort(const std::string& m) override { c_.abort(m); }
+
+ private:
+  Comm& c_;
+};
+
+TEST(Comm, AllToAll) {
+  Comm& c = ctx().comm();
+  NoAllToAll fallback(c);
+  const int R = c.size(), me = c.rank();
+  for (Comm* comm : {&c, static_cast<Comm*>(&fallback)}) {
+    std::vector<int32_t> send(2 * R), recv(2 * R, -1);
+    for (int j = 0; j < R; ++j) send[2 * j] = 100 * me + j, send[2 * j + 1] = -me;
+    comm->all_to_all(send.data(), recv.data(), 2 * sizeof(int32_t), Device::cpu);
+    for (int i = 0; i < R; ++i) {
+      EXPECT_EQ(recv[2 * i], 100 * i + me);
+      EXPECT_EQ(recv[2 * i + 1], -i);
+    }
+  }
+}
+
+TEST(Shards, LargeSumsSliceWiseEqualOneProcessBitwise) {
+  // Above 64 KiB sum_shards exchanges slices all-to-all; the bits must not change. An odd length
+  // leaves the last slice short.
+  constexpr int S = 8, len = 20001;
+  std::vector<float> ref = shard_partials(0, S, len);
+  sum_shards(Shards::make(S, 0, 1), ref.data(), len);
+  Shards sh = ctx().shards(S);
+  for (int variant = 0; variant < 2; ++variant) {
+    NoAllToAll fallback(ctx().comm());
+    if (variant == 1) sh.comm = &fallback;
+    std::vector<float> mine = shard_partials(sh.first, sh.count, len);
+    sum_shards(sh, mine.data(), len);
+    EXPECT_EQ(std::memcmp(mine.data(), ref.data(), len * sizeof(float)), 0) << "variant " << variant;
+  }
+}
+
 TEST(Shards, FastModeSumIsCloseAndReplicated) {
   constexpr int S = 8, len = 33;
   std::vector<float> ref = shard_partials(0, S, len);
@@ -150,7 +197,9 @@ TEST(Replicate, BroadcastMakesReplicasIdentical) {
   Comm& c = ctx().comm();
   Tensor w = test::global_normal_rows<float>(30 + c.rank(), 0, 4, {5});
   Tensor b = Tensor::full({3}, 1.0 + c.rank());
-  if (c.size() > 1) EXPECT_THROW(dist::check_replicated(c, {w, b}, "parameters"), std::runtime_error);
+  if (c.size() > 1) {
+    EXPECT_THROW(dist::check_replicated(c, {w, b}, "parameters"), std::runtime_error);
+  }
   dist::broadcast_tensors(c, {w, b}, 0);
   EXPECT_NO_THROW(dist::check_replicated(c, {w, b}, "parameters"));
   Tensor w0 = test::global_normal_rows<float>(30, 0, 4, {5});

@@ -59,6 +59,10 @@ class CountingComm final : public Comm {
     Timed t(this, bytes);
     c_.broadcast(data, bytes, root, d);
   }
+  void all_to_all(const void* s, void* r, size_t bytes, Device d) override {
+    Timed t(this, bytes * (size() - 1));
+    c_.all_to_all(s, r, bytes, d);
+  }
   void barrier() override { c_.barrier(); }
   void abort(const std::string& m) override { c_.abort(m); }
   void reset() { calls = 0, bytes = 0, seconds = 0; }
