@@ -81,6 +81,9 @@ void combine_shards(const Shards& sh, void* items, size_t item_bytes, const Comb
 
 // The common case: elementwise sum of `sh.count` partial vectors of `len` values each
 // (partials[k*len + i]); result in partials[0 .. len).
+// Across ranks, vectors of 64 KiB or more go slice-wise (all-to-all of the subtree roots' slices,
+// the same tree per slice, all-gather): the same bits at all-reduce traffic. Fast mode: float
+// sums use Comm::all_reduce_sum.
 template <class T>
 void sum_shards(const Shards& sh, T* partials, int64_t len);
 
