@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""Independent check of cytocon-probe against PyTorch (issue 2, "Done when").
+
+Builds the tiny-preset network (5 blocks, 561 px) + projection head + classifier in PyTorch with
+cytocon's parameter names, draws random weights (BN affine parameters and running statistics
+randomised too) and a random batch (N=4, labels with one repeated class and one unique one),
+writes both as safetensors (by hand: struct + json), runs `cytocon-probe` for the SupCon loss
+(with --step) and for cross-entropy, and compares loss, z/logits, every grad.<name>,
+state.<name> and next.<name> with the PyTorch float64 reference.
+
+Error measure per tensor: max|cytocon - torch| / max|torch| (normwise relative). Passes when
+every tensor is below --tol (default 1e-4).
+
+Usage: /usr/bin/python3 scripts/torch_probe_check.py [--probe build/bin/cytocon-probe] [--keep DIR]
+Exit codes: 0 pass, 1 mismatch or error, 77 skipped (no PyTorch/numpy, or probe binary missing).
+"""
+import argparse
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+SKIP = 77
+try:
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError as e:  # PyTorch is optional: the check skips itself
+    print(f"SKIP: PyTorch/numpy not available ({e})")
+    sys.exit(SKIP)
+
+WIDTHS = [16, 32, 64, 64, 128]  # tiny preset (DESIGN.md)
+S = 561
+TAU = 0.07
+
+# ---- safetensors, by hand -------------------------------------------------------------------
+DT = {np.dtype("float32"): "F32", np.dtype("float64"): "F64", np.dtype("int32"): "I32",
+      np.dtype("int64"): "I64", np.dtype("uint8"): "U8"}
+ND = {v: k for k, v in DT.items()}
+
+
+def write_safetensors(path, tensors, metadata=None):
+    header, blobs, off = {}, [], 0
+    for name, arr in tensors.items():
+        arr = np.ascontiguousarray(arr)
+        b = arr.tobytes()
+        header[name] = {"dtype": DT[arr.dtype], "shape": list(arr.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    if metadata:
+        header["__metadata__"] = metadata
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - (8 + len(h)) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = info["data_offsets"]
+        out[name] = np.frombuffer(data[8 + n + b:8 + n + e], dtype=ND[info["dtype"]]).reshape(info["shape"])
+    return out
+
+
+# ---- the network, named as DESIGN.md --------------------------------------------------------
+class Block(nn.Module):
+    def __init__(self, cin, w, first):
+        super().__init__()
+        k, s = (5, 4) if first else (3, 1)
+        self.conv1 = nn.Conv2d(cin, w, k, s, bias=False)
+        self.bn1 = nn.BatchNorm2d(w)
+        self.conv2 = nn.Conv2d(w, w, 3, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(w)
+
+    def forward(self, x):
+        return F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        cin = 1
+        for b, w in enumerate(WIDTHS):
+            setattr(self, f"block{b + 1}", Block(cin, w, b == 0))
+            cin = w
+
+    def forward(self, x):
+        for b in range(len(WIDTHS)):
+            x = getattr(self, f"block{b + 1}")(x)
+            if b + 1 < len(WIDTHS):
+                x = F.max_pool2d(x, 2)
+        return torch.flatten(x, 1)
+
+
+class Projection(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(128, 128, bias=False)
+        self.bn = nn.BatchNorm1d(128)
+        self.fc2 = nn.Linear(128, 128)
+
+    def forward(self, h):
+        return F.normalize(self.fc2(F.relu(self.bn(self.fc1(h)))), dim=1)
+
+
+class Net(nn.Module):
+    def __init__(self, classes):
+        super().__init__()
+        self.encoder = Encoder()
+        self.projection = Projection()
+        self.classifier = nn.Linear(128, classes)
+
+
+def supcon(z, y, tau=TAU):
+    """DESIGN.md eqs. 1-2: mean over all N anchors; anchors without positives contribute 0."""
+    n = z.shape[0]
+    logits = z @ z.t() / tau
+    self_mask = torch.eye(n, dtype=torch.bool)
+    logits = logits.masked_fill(self_mask, float("-inf"))
+    logprob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    pos = (y[:, None] == y[None, :]) & ~self_mask
+    npos = pos.sum(1).clamp(min=1)
+    return -((logprob.masked_fill(~pos, 0.0)).sum(1) / npos).mean()
+
+
+def lars_next(params, lr, eta=0.001, m=0.9, wd=1e-6):
+    """One LARS step from zero velocity (DESIGN.md): v = lr*trust*(g+wd*w) for weights, lr*g else."""
+    out = {}
+    for name, (w, g, adapt) in params.items():
+        if adapt:
+            g = g + wd * w
+            wn, gn = w.norm(), g.norm()
+            trust = eta * wn / gn if (wn > 0 and gn > 0) else 1.0
+            out[name] = w - lr * trust * g
+        else:
+            out[name] = w - lr * g
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--probe", default=os.environ.get("CYTOCON_PROBE", "build/bin/cytocon-probe"))
+    ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--keep", help="directory to keep the files in (default: a temporary one)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    if not os.access(args.probe, os.X_OK):
+        print(f"SKIP: probe binary {args.probe} not found (build cytocon-probe or pass --probe)")
+        return SKIP
+
+    torch.manual_seed(args.seed)
+    classes = 5
+    net = Net(classes).double()
+    with torch.no_grad():
+        for mod in net.modules():
+            if isinstance(mod, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                mod.weight.uniform_(0.5, 1.5)
+                mod.bias.uniform_(-0.2, 0.2)
+                mod.running_mean.uniform_(-0.5, 0.5)
+                mod.running_var.uniform_(0.5, 2.0)
+    # Weights as float32 (what cytocon reads); the reference runs in float64 on the same values.
+    sd = {k: v for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
+    weights32 = {k: v.float().numpy() for k, v in sd.items()}
+    net.load_state_dict({k: torch.from_numpy(v).double() for k, v in weights32.items()}, strict=False)
+    x32 = torch.rand(4, 1, S, S, dtype=torch.float32)
+    y = torch.tensor([2, 0, 2, 2], dtype=torch.int64)  # class 2 three times, class 0 unique
+    n = x32.shape[0]
+    lr = 0.01 * n / 128
+
+    work = args.keep or tempfile.mkdtemp(prefix="cytocon_probe_check_")
+    os.makedirs(work, exist_ok=True)
+    wpath, bpath = os.path.join(work, "weights.safetensors"), os.path.join(work, "batch.safetensors")
+    write_safetensors(wpath, weights32, {"format": "torch_probe_check"})
+    write_safetensors(bpath, {"x": x32.numpy(), "y": y.numpy()})
+
+    worst = {}
+    ok = True
+
+    def compare(tag, got, ref):
+        nonlocal ok
+        ref = ref.detach().double().numpy()
+        got = np.asarray(got, dtype=np.float64)
+        if got.shape != ref.shape:
+            print(f"  {tag}: shape {got.shape} != {ref.shape}")
+            ok = False
+            return
+        scale = max(np.abs(ref).max(), 1e-30)
+        err = float(np.abs(got - ref).max() / scale)
+        kind = tag.split(".")[0]
+        if err > worst.get(kind, (0, ""))[0]:
+            worst[kind] = (err, tag)
+        if not err <= args.tol:
+            print(f"  MISMATCH {tag}: relative error {err:.3g}")
+            ok = False
+
+    for loss_kind in ("supcon", "ce"):
+        out = os.path.join(work, f"out_{loss_kind}.safetensors")
+        cmd = [args.probe, "--weights", wpath, "--batch", bpath, "--out", out, "--loss", loss_kind]
+        if loss_kind == "supcon":
+            cmd.append("--step")
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            print(f"cytocon-probe failed ({r.returncode}): {' '.join(cmd)}\n{r.stdout}{r.stderr}")
+            return 1
+        got = read_safetensors(out)
+
+        ref = Net(classes).double()
+        ref.load_state_dict({k: torch.from_numpy(v).double() for k, v in weights32.items()}, strict=False)
+        ref.train()
+        h = ref.encoder(x32.double())
+        if loss_kind == "supcon":
+            outv = ref.projection(h)
+            loss = supcon(outv, y)
+            trainable = [(k, p) for k, p in ref.named_parameters() if not k.startswith("classifier.")]
+            compare("z", got["z"], outv)
+        else:
+            outv = ref.classifier(h)
+            loss = F.cross_entropy(outv, y)
+            trainable = [(k, p) for k, p in ref.named_parameters() if not k.startswith("projection.")]
+            compare("logits", got["logits"], outv)
+        loss.backward()
+        compare("loss", got["loss"].reshape(()), loss)
+        print(f"{loss_kind}: loss cytocon {float(got['loss'].reshape(())):.8f}  torch {loss.item():.8f}")
+        for k, p in trainable:
+            if f"grad.{k}" not in got:
+                print(f"  missing grad.{k}")
+                ok = False
+                continue
+            compare(f"grad.{k}", got[f"grad.{k}"], p.grad)
+        extra = [k for k in got if k.startswith("grad.") and k[5:] not in dict(trainable)]
+        if extra:
+            print(f"  unexpected gradients: {extra}")
+            ok = False
+        for k, b in ref.named_buffers():
+            if k.endswith("num_batches_tracked") or (loss_kind == "ce" and k.startswith("projection.")):
+                continue
+            compare(f"state.{k}", got[f"state.{k}"], b)
+        if loss_kind == "supcon":
+            adapt = {k: not (".bn" in k or k.endswith(".bias")) for k, _ in trainable}
+            nxt = lars_next({k: (p.detach(), p.grad, adapt[k]) for k, p in trainable}, lr)
+            for k, v in nxt.items():
+                compare(f"next.{k}", got[f"next.{k}"], v)
+
+    print("max relative error (max|cytocon-torch|/max|torch|) per kind:")
+    for kind, (err, tag) in sorted(worst.items()):
+        print(f"  {kind:7s} {err:.3e}  ({tag})")
+    print("PASS" if ok else f"FAIL (tolerance {args.tol:g})")
+    if not args.keep:
+        for f in os.listdir(work):
+            os.remove(os.path.join(work, f))
+        os.rmdir(work)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
