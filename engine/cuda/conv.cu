@@ -12,6 +12,7 @@
 //   * weight gradients: one partial per micro-shard, combined on the device by the fixed tree
 //     (reduce.cuh), then across ranks.
 // Fast mode: cudnnFind timing on the whole local batch, weight gradient in one call, NCCL sum.
+// Both modes: algorithms needing more than 1 GiB of workspace are skipped.
 // Precision: fp32 = FMA math (no tensor cores), tf32 = tensor-op math on float data,
 // bf16 = operands converted to bfloat16, float accumulation (compute type FLOAT), float results.
 #include <cuda_bf16.h>
@@ -31,7 +32,7 @@ namespace cytocon::cuda {
 namespace {
 
 constexpr int64_t kSamplesPerCall = 8;
-constexpr size_t kFastWorkspaceLimit = size_t(1) << 30;
+constexpr size_t kWorkspaceLimit = size_t(1) << 30;
 
 enum class Dir : int { forward, backward_data, backward_filter };
 
@@ -97,7 +98,7 @@ Plan pick(const std::vector<Perf>& perfs, int returned, int preferred, bool dete
     if (p.status != CUDNN_STATUS_SUCCESS) continue;
     if (deterministic && p.determinism != CUDNN_DETERMINISTIC) continue;
     if (cuda_mode().precision == Precision::fp32 && p.mathType != CUDNN_FMA_MATH) continue;
-    if (!deterministic && p.memory > kFastWorkspaceLimit) continue;
+    if (p.memory > kWorkspaceLimit) continue;
     if (!chosen) chosen = &p;
     if (deterministic && static_cast<int>(p.algo) == preferred) {
       chosen = &p;

@@ -47,18 +47,56 @@ __global__ void backward_data_kernel(DirectGeom g, const float* dy, const float*
   }
 }
 
-// Column c = (o, p, q) of the weight gradient, row r = output pixel (n, i, j).
-struct WeightTerm {
-  DirectGeom g;
-  const float* x;
-  const float* dy;
-  __device__ float operator()(int, int64_t r, int c) const {
-    const int64_t kk = g.k * g.k, o = c / kk, p = (c % kk) / g.k, q = c % g.k;
-    const int64_t oh = g.oh(), ow = g.ow();
-    const int64_t j = r % ow, i = (r / ow) % oh, b = r / (ow * oh);
-    return x[(b * g.h + g.stride * i + p) * g.w + g.stride * j + q] * dy[r * g.cout + o];
+constexpr int kWeightThreads = 256, kTileRows = 64, kTilesPerChunk = 64;
+constexpr int kOutPerThread = kDirectMaxWeights / kWeightThreads;
+
+// One block per (chunk, shard): partial[shard][chunk][o·k·k + p·k + q] = Σ over the chunk's output
+// pixels r (in order) of x[pixel r's window + (p,q)] · dy[r, o]. Tiles of kTileRows pixels are
+// staged in shared memory: the window values [row][p·k+q] and the gradients [row][o].
+__global__ void weight_chunks_kernel(DirectGeom g, const float* x, const float* dy, int64_t rows_per_shard,
+                                     int chunks, float* partial) {
+  extern __shared__ float smem[];
+  const int kk = static_cast<int>(g.k * g.k), cout = static_cast<int>(g.cout), n_out = cout * kk;
+  float* patch = smem;                      // [kTileRows][kk]
+  float* grad = patch + kTileRows * kk;     // [kTileRows][cout]
+  __shared__ int64_t base[kTileRows];       // offset of each pixel's window in x
+  const int s = blockIdx.y, chunk = blockIdx.x;
+  const int64_t chunk_rows = int64_t(kTileRows) * kTilesPerChunk;
+  const int64_t shard_end = (int64_t(s) + 1) * rows_per_shard;
+  const int64_t begin = int64_t(s) * rows_per_shard + chunk * chunk_rows;
+  const int64_t end = begin + chunk_rows < shard_end ? begin + chunk_rows : shard_end;
+  const int64_t oh = g.oh(), ow = g.ow();
+  float acc[kOutPerThread];
+  for (int u = 0; u < kOutPerThread; ++u) acc[u] = 0.f;
+  for (int64_t t0 = begin; t0 < end; t0 += kTileRows) {
+    const int valid = static_cast<int>(end - t0 < kTileRows ? end - t0 : kTileRows);
+    for (int row = threadIdx.x; row < valid; row += blockDim.x) {
+      const int64_t r = t0 + row, j = r % ow, i = (r / ow) % oh, b = r / (ow * oh);
+      base[row] = (b * g.h + g.stride * i) * g.w + g.stride * j;
+    }
+    __syncthreads();
+    for (int idx = threadIdx.x; idx < valid * kk; idx += blockDim.x) {
+      const int row = idx / kk, e = idx % kk, p = e / static_cast<int>(g.k), q = e % static_cast<int>(g.k);
+      patch[idx] = x[base[row] + p * g.w + q];
+    }
+    for (int idx = threadIdx.x; idx < valid * cout; idx += blockDim.x) grad[idx] = dy[t0 * cout + idx];
+    __syncthreads();
+    for (int u = 0; u < kOutPerThread; ++u) {
+      const int e = threadIdx.x + u * kWeightThreads;
+      if (e >= n_out) break;
+      const int o = e / kk, pq = e % kk;
+      float a = acc[u];
+      for (int row = 0; row < valid; ++row) a += patch[row * kk + pq] * grad[row * cout + o];
+      acc[u] = a;
+    }
+    __syncthreads();
   }
-};
+  float* out = partial + (int64_t(s) * chunks + chunk) * n_out;
+  for (int u = 0; u < kOutPerThread; ++u) {
+    const int e = threadIdx.x + u * kWeightThreads;
+    if (e < n_out) out[e] = acc[u];
+  }
+}
 
 }  // namespace
 
@@ -78,9 +116,24 @@ void direct_backward_data(const DirectGeom& g, const float* dy, const float* w, 
 }
 
 void direct_backward_weight(const DirectGeom& g, const float* x, const float* dy, int shards, float* dw_partials) {
+  const int n_out = static_cast<int>(g.cout * g.k * g.k);
   const int64_t rows_per_shard = g.n / shards * g.oh() * g.ow();
-  shard_column_sums(WeightTerm{g, x, dy}, shards, rows_per_shard, static_cast<int>(g.cout * g.k * g.k),
-                    dw_partials);
+  if (rows_per_shard == 0) {
+    CYTOCON_CUDA_CHECK(cudaMemsetAsync(dw_partials, 0, sizeof(float) * shards * n_out, stream()));
+    return;
+  }
+  const int64_t chunk_rows = int64_t(kTileRows) * kTilesPerChunk;
+  const int64_t chunks = (rows_per_shard + chunk_rows - 1) / chunk_rows;
+  check(chunks <= 2147483647 && shards <= 65535, "direct conv weight gradient: batch too large");
+  Scratch partial(sizeof(float) * shards * chunks * n_out);
+  const size_t smem = sizeof(float) * kTileRows * (g.k * g.k + g.cout);
+  weight_chunks_kernel<<<dim3(static_cast<unsigned>(chunks), shards), kWeightThreads, smem, stream()>>>(
+      g, x, dy, rows_per_shard, static_cast<int>(chunks), partial.as<float>());
+  CYTOCON_CUDA_LAUNCHED();
+  const int64_t total = int64_t(shards) * n_out;
+  finish_chunk_sums<<<blocks_for(total), kThreads, 0, stream()>>>(partial.as<float>(), shards, static_cast<int>(chunks),
+                                                                  n_out, dw_partials);
+  CYTOCON_CUDA_LAUNCHED();
 }
 
 }  // namespace cytocon::cuda

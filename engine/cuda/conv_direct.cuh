@@ -15,16 +15,18 @@ struct DirectGeom {
   __host__ __device__ int64_t oh() const { return (h - k) / stride + 1; }
   __host__ __device__ int64_t ow() const { return (w - k) / stride + 1; }
 };
-constexpr int kDirectMaxK = 7, kDirectMaxCout = 64;
+constexpr int kDirectMaxK = 7, kDirectMaxCout = 64, kDirectMaxWeights = 1024;
 inline bool direct_supported(int64_t cin, int64_t cout, int64_t k) {
-  return cin == 1 && k <= kDirectMaxK && cout <= kDirectMaxCout;
+  return cin == 1 && k <= kDirectMaxK && cout <= kDirectMaxCout && cout * k * k <= kDirectMaxWeights;
 }
 
 // y [n,oh,ow,cout] = Σ_{p,q} x[n, s·i+p, s·j+q] · w[o,p,q]  (p, q in row-major order)
 void direct_forward(const DirectGeom& g, const float* x, const float* w, float* y);
 // dx [n,h,w] = Σ dy[n,i,j,o]·w[o,p,q] over s·i+p = h, s·j+q = w (order p, q, o)
 void direct_backward_data(const DirectGeom& g, const float* dy, const float* w, float* dx);
-// dw_partials [shards][cout·k·k]: one partial per micro-shard of n/shards samples (reduce.cuh order).
+// dw_partials [shards][cout·k·k]: one partial per micro-shard of n/shards samples. Within a shard
+// the output pixels are cut into chunks of a fixed size; each weight's sum runs over a chunk's
+// pixels in order, then over the chunks in order (no atomics; independent of the GPU).
 void direct_backward_weight(const DirectGeom& g, const float* x, const float* dy, int shards, float* dw_partials);
 
 }  // namespace cytocon::cuda

@@ -2,17 +2,6 @@
 
 namespace cytocon::cuda {
 
-__global__ void finish_chunk_sums(const float* partial, int shards, int chunks, int cols, float* out) {
-  const int64_t n = static_cast<int64_t>(shards) * cols;
-  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < n; t += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t s = t / cols, c = t % cols;
-    const float* p = partial + s * chunks * cols + c;
-    float acc = 0.f;
-    for (int k = 0; k < chunks; ++k) acc += p[static_cast<int64_t>(k) * cols];
-    out[t] = acc;
-  }
-}
-
 namespace {
 // One tree level: item i += item i+stride for i = 0, 2·stride, 4·stride ...
 __global__ void tree_level(float* items, int64_t len, int count, int stride) {
