@@ -97,7 +97,6 @@ Plan pick(const std::vector<Perf>& perfs, int returned, int preferred, bool dete
     const Perf& p = perfs[i];
     if (p.status != CUDNN_STATUS_SUCCESS) continue;
     if (deterministic && p.determinism != CUDNN_DETERMINISTIC) continue;
-    if (cuda_mode().precision == Precision::fp32 && p.mathType != CUDNN_FMA_MATH) continue;
     if (p.memory > kWorkspaceLimit) continue;
     if (!chosen) chosen = &p;
     if (deterministic && static_cast<int>(p.algo) == preferred) {
@@ -110,7 +109,10 @@ Plan pick(const std::vector<Perf>& perfs, int returned, int preferred, bool dete
          std::to_string(g.n) + "," + std::to_string(g.h) + "," + std::to_string(g.w) + "," + std::to_string(g.cin) +
          "], " + std::to_string(g.cout) + " filters " + std::to_string(g.k) + "x" + std::to_string(g.k) + " stride " +
          std::to_string(g.s) + " in precision " + precision_name(cuda_mode().precision));
-  return Plan{static_cast<int>(chosen->algo), chosen->memory, chosen->mathType};
+  // fp32 runs with FMA math whatever cuDNN reports (CUDNN_DEFAULT_MATH would allow TF32 on
+  // Ampere and later); the descriptors of the query already asked for FMA math.
+  const cudnnMathType_t math = cuda_mode().precision == Precision::fp32 ? CUDNN_FMA_MATH : chosen->mathType;
+  return Plan{static_cast<int>(chosen->algo), chosen->memory, math};
 }
 
 Plan plan_for(Dir dir, const Geom& g, int64_t nb) {

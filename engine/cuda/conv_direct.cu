@@ -5,23 +5,36 @@
 namespace cytocon::cuda {
 namespace {
 
+// KC: the kernel size as a compile-time constant (the window then lives in registers), or 0.
+template <int KC>
 __global__ void forward_kernel(DirectGeom g, const float* x, const float* w, float* y) {
   extern __shared__ float w_s[];  // [cout][k][k]
-  const int kk = static_cast<int>(g.k * g.k), cout = static_cast<int>(g.cout);
+  const int k = KC > 0 ? KC : static_cast<int>(g.k), kk = k * k, cout = static_cast<int>(g.cout);
   for (int t = threadIdx.x; t < cout * kk; t += blockDim.x) w_s[t] = w[t];
   __syncthreads();
   const int64_t oh = g.oh(), ow = g.ow(), total = g.n * oh * ow;
   CYTOCON_GRID_LOOP(t, total) {
     const int64_t j = t % ow, i = (t / ow) % oh, b = t / (ow * oh);
     const float* xp = x + (b * g.h + g.stride * i) * g.w + g.stride * j;
-    float patch[kDirectMaxK * kDirectMaxK];
-    for (int p = 0; p < g.k; ++p)
-      for (int q = 0; q < g.k; ++q) patch[p * g.k + q] = xp[p * g.w + q];
+    float patch[KC > 0 ? KC * KC : kDirectMaxK * kDirectMaxK];
+#pragma unroll
+    for (int p = 0; p < (KC > 0 ? KC : kDirectMaxK); ++p) {
+      if (KC == 0 && p >= k) break;
+#pragma unroll
+      for (int q = 0; q < (KC > 0 ? KC : kDirectMaxK); ++q) {
+        if (KC == 0 && q >= k) break;
+        patch[p * k + q] = xp[p * g.w + q];
+      }
+    }
     float* yp = y + t * cout;
     for (int o = 0; o < cout; ++o) {
       const float* wo = w_s + o * kk;
       float acc = 0.f;
-      for (int e = 0; e < kk; ++e) acc += patch[e] * wo[e];
+#pragma unroll
+      for (int e = 0; e < (KC > 0 ? KC * KC : kDirectMaxK * kDirectMaxK); ++e) {
+        if (KC == 0 && e >= kk) break;
+        acc += patch[e] * wo[e];
+      }
       yp[o] = acc;
     }
   }
@@ -104,7 +117,12 @@ void direct_forward(const DirectGeom& g, const float* x, const float* w, float* 
   const int64_t total = g.n * g.oh() * g.ow();
   if (!total) return;
   const size_t smem = sizeof(float) * g.cout * g.k * g.k;
-  forward_kernel<<<blocks_for(total, 128), 128, smem, stream()>>>(g, x, w, y);
+  if (g.k == 5)
+    forward_kernel<5><<<blocks_for(total, 128), 128, smem, stream()>>>(g, x, w, y);
+  else if (g.k == 3)
+    forward_kernel<3><<<blocks_for(total, 128), 128, smem, stream()>>>(g, x, w, y);
+  else
+    forward_kernel<0><<<blocks_for(total, 128), 128, smem, stream()>>>(g, x, w, y);
   CYTOCON_CUDA_LAUNCHED();
 }
 

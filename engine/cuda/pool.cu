@@ -8,7 +8,8 @@ namespace cytocon::cuda {
 namespace {
 
 // Index (0..3) of the first maximum of the window whose top-left input element is at `base`.
-__device__ inline int first_max(const float* x, int64_t base, int64_t row, int64_t col) {
+template <class I>
+__device__ inline int first_max(const float* x, I base, I row, I col) {
   const float v[4] = {x[base], x[base + col], x[base + row], x[base + row + col]};
   int best = 0;
   for (int t = 1; t < 4; ++t)
@@ -16,30 +17,47 @@ __device__ inline int first_max(const float* x, int64_t base, int64_t row, int64
   return best;
 }
 
-__global__ void pool_forward(const float* x, float* y, int64_t n, int64_t h, int64_t w, int64_t c) {
-  const int64_t oh = h / 2, ow = w / 2, total = n * oh * ow * c;
-  CYTOCON_GRID_LOOP(t, total) {
-    const int64_t ch = t % c, j = (t / c) % ow, i = (t / (c * ow)) % oh, b = t / (c * ow * oh);
-    const int64_t base = ((b * h + 2 * i) * w + 2 * j) * c + ch, col = c, row = w * c;
-    const int k = first_max(x, base, row, col);
-    y[t] = x[base + (k >> 1) * row + (k & 1) * col];
+// I: the index type — 32-bit when the tensor allows it (integer division is the main cost of
+// these memory-bound kernels), 64-bit otherwise.
+template <class I>
+struct Window {
+  I base, col, row;
+  __device__ Window(I t, I h, I w, I c) {
+    const I oh = h / 2, ow = w / 2;
+    I q = t / c;
+    const I ch = t - q * c;
+    const I j = q % ow;
+    q /= ow;
+    const I i = q % oh, b = q / oh;
+    base = ((b * h + 2 * i) * w + 2 * j) * c + ch;
+    col = c;
+    row = w * c;
+  }
+};
+
+template <class I>
+__global__ void pool_forward(const float* x, float* y, I total, I h, I w, I c) {
+  for (I t = blockIdx.x * I(blockDim.x) + threadIdx.x; t < total; t += I(gridDim.x) * blockDim.x) {
+    const Window<I> v(t, h, w, c);
+    const int k = first_max(x, v.base, v.row, v.col);
+    y[t] = x[v.base + (k >> 1) * v.row + (k & 1) * v.col];
   }
 }
 
-__global__ void pool_backward(const float* dy, const float* x, float* dx, int64_t n, int64_t h, int64_t w,
-                              int64_t c) {
-  const int64_t oh = h / 2, ow = w / 2, total = n * oh * ow * c;
-  CYTOCON_GRID_LOOP(t, total) {
-    const int64_t ch = t % c, j = (t / c) % ow, i = (t / (c * ow)) % oh, b = t / (c * ow * oh);
-    const int64_t base = ((b * h + 2 * i) * w + 2 * j) * c + ch, col = c, row = w * c;
-    const int k = first_max(x, base, row, col);
-    dx[base] = 0.f;
-    dx[base + col] = 0.f;
-    dx[base + row] = 0.f;
-    dx[base + row + col] = 0.f;
-    dx[base + (k >> 1) * row + (k & 1) * col] = dy[t];
+template <class I>
+__global__ void pool_backward(const float* dy, const float* x, float* dx, I total, I h, I w, I c) {
+  for (I t = blockIdx.x * I(blockDim.x) + threadIdx.x; t < total; t += I(gridDim.x) * blockDim.x) {
+    const Window<I> v(t, h, w, c);
+    const int k = first_max(x, v.base, v.row, v.col);
+    dx[v.base] = 0.f;
+    dx[v.base + v.col] = 0.f;
+    dx[v.base + v.row] = 0.f;
+    dx[v.base + v.row + v.col] = 0.f;
+    dx[v.base + (k >> 1) * v.row + (k & 1) * v.col] = dy[t];
   }
 }
+
+bool fits_32(const Tensor& x) { return x.numel() < (int64_t(1) << 31); }
 
 void check_input(const Tensor& x, const char* op) {
   check_f32(x, op, "x");
@@ -52,7 +70,11 @@ Tensor max_pool_forward(const Tensor& x) {
   check_input(x, "max_pool_forward");
   const int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
   Tensor y = empty_f32({n, h / 2, w / 2, c});
-  if (y.numel()) pool_forward<<<blocks_for(y.numel()), kThreads, 0, stream()>>>(fp(x), fp(y), n, h, w, c);
+  if (y.numel() && fits_32(x))
+    pool_forward<uint32_t><<<blocks_for(y.numel()), kThreads, 0, stream()>>>(fp(x), fp(y), uint32_t(y.numel()),
+                                                                            uint32_t(h), uint32_t(w), uint32_t(c));
+  else if (y.numel())
+    pool_forward<int64_t><<<blocks_for(y.numel()), kThreads, 0, stream()>>>(fp(x), fp(y), y.numel(), h, w, c);
   CYTOCON_CUDA_LAUNCHED();
   return y;
 }
@@ -65,8 +87,12 @@ Tensor max_pool_backward(const Tensor& dy, const Tensor& x) {
         "cuda max_pool_backward: dy " + shape_str(dy.shape()) + ", expected " + shape_str({n, h / 2, w / 2, c}));
   // Zero first: the odd last row/column (floor) never receives a gradient.
   Tensor dx = ((h | w) & 1) ? zeros_f32(x.shape()) : empty_f32(x.shape());
-  if (dy.numel())
-    pool_backward<<<blocks_for(dy.numel()), kThreads, 0, stream()>>>(fp(dy), fp(x), fp(dx), n, h, w, c);
+  if (dy.numel() && fits_32(x))
+    pool_backward<uint32_t><<<blocks_for(dy.numel()), kThreads, 0, stream()>>>(
+        fp(dy), fp(x), fp(dx), uint32_t(dy.numel()), uint32_t(h), uint32_t(w), uint32_t(c));
+  else if (dy.numel())
+    pool_backward<int64_t><<<blocks_for(dy.numel()), kThreads, 0, stream()>>>(fp(dy), fp(x), fp(dx), dy.numel(), h, w,
+                                                                             c);
   CYTOCON_CUDA_LAUNCHED();
   return dx;
 }
