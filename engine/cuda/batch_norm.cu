@@ -1,19 +1,20 @@
-// BatchNorm over every dim but the last (channels), DESIGN.md "BatchNorm".
+// BatchNorm over every dim but the last (channels), DESIGN.md "BatchNorm", entirely on the
+// device (no host round trip: a step can be captured in a CUDA graph).
 // Training statistics: per micro-shard Moments (count, mean, M2 = Σ(x−mean)², two passes over
 // the shard's rows with reduce.cuh's fixed-order sums), merged with Chan's formula along the
-// fixed tree (merge_moments, on the host: C values per shard) — so the result is the same for
-// any number of ranks. Backward sums Σdy and Σdy·(x−μ) go per micro-shard through sum_shards.
-// The per-channel arithmetic between the sums and the elementwise passes (a = γ·invstd, ...) is
-// the CPU reference's, done on the host in float32 (C values).
-#include <cmath>
-#include <vector>
-
+// fixed tree of engine/shards.h (then across ranks: all-gather of the subtree roots, same tree).
+// Backward sums Σdy and Σdy·(x−μ) go per micro-shard through the same tree.
+// The per-channel arithmetic (Chan merge, invstd, a = γ·invstd, ...) is the CPU reference's
+// (engine/shards.cpp, engine/cpu/backend.cpp) operation for operation, with explicitly rounded
+// intrinsics (__fadd_rn ...) so that no multiply-add is fused: it gives the host's bits.
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.h"
 #include "engine/cuda/reduce.cuh"
 
 namespace cytocon::cuda {
 namespace {
+
+using Mom = Moments<float>;
 
 struct Value {
   const float* x;
@@ -42,8 +43,93 @@ struct BackwardTerms {  // columns [0,C): dy; [C,2C): dy·(x − μ)
   }
 };
 
+// shard_mean = Σx / n in place; moments[s][c] = {n, mean, M2}
 __global__ void divide_kernel(float* a, float n, int64_t len) {
   CYTOCON_GRID_LOOP(i, len) a[i] = a[i] / n;
+}
+__global__ void pack_moments(const float* mean, const float* m2, float n, Mom* out, int64_t len) {
+  CYTOCON_GRID_LOOP(i, len) out[i] = Mom{n, mean[i], m2[i]};
+}
+
+// chan_merge of engine/shards.cpp, rounding every operation as the host does.
+__device__ void chan_merge_rn(Mom& a, const Mom& b) {
+  if (b.n == 0.f) return;
+  if (a.n == 0.f) {
+    a = b;
+    return;
+  }
+  const float n = __fadd_rn(a.n, b.n);
+  const float delta = __fsub_rn(b.mean, a.mean);
+  const float mean = __fadd_rn(a.mean, __fmul_rn(delta, __fdiv_rn(b.n, n)));
+  const float m2 =
+      __fadd_rn(__fadd_rn(a.m2, b.m2), __fmul_rn(__fmul_rn(delta, delta), __fdiv_rn(__fmul_rn(a.n, b.n), n)));
+  a = Mom{n, mean, m2};
+}
+// One level of the fixed tree over `count` items of `channels` moments: item i ⊕= item i+stride.
+__global__ void moments_level(Mom* items, int64_t channels, int count, int stride) {
+  const int pairs = (count - stride + 2 * stride - 1) / (2 * stride);
+  CYTOCON_GRID_LOOP(t, pairs * channels) {
+    const int64_t i = (t / channels) * 2 * stride, c = t % channels;
+    chan_merge_rn(items[i * channels + c], items[(i + stride) * channels + c]);
+  }
+}
+void moments_tree(Mom* items, int64_t channels, int count) {
+  for (int stride = 1; stride < count; stride *= 2) {
+    const int pairs = (count - stride + 2 * stride - 1) / (2 * stride);
+    moments_level<<<blocks_for(pairs * channels), kThreads, 0, stream()>>>(items, channels, count, stride);
+    CYTOCON_CUDA_LAUNCHED();
+  }
+}
+// merge_moments of engine/shards.h on device memory: result in items[0 .. channels).
+void merge_moments_device(const Shards& sh, Mom* items, int64_t channels) {
+  moments_tree(items, channels, sh.count);
+  Comm& comm = sh.communicator();
+  if (comm.size() == 1) return;
+  const size_t bytes = sizeof(Mom) * static_cast<size_t>(channels);
+  Scratch roots(bytes * comm.size());
+  comm.all_gather(items, roots.get(), bytes, Device::cuda);
+  moments_tree(roots.as<Mom>(), channels, comm.size());
+  CYTOCON_CUDA_CHECK(cudaMemcpyAsync(items, roots.get(), bytes, cudaMemcpyDeviceToDevice, stream()));
+}
+
+// Per channel (engine/cpu/backend.cpp): var = M2/n; invstd = 1/√(var+ε); unbiased = M2/(n−1);
+// a = γ·invstd; b = β − μ·a.
+__global__ void forward_coefficients(const Mom* m, const float* gamma, const float* beta, float eps, float* mean,
+                                     float* invstd, float* var_unbiased, float* a, float* b, int channels) {
+  CYTOCON_GRID_LOOP(c, channels) {
+    const float n = m[c].n, mu = m[c].mean;
+    const float var = __fdiv_rn(m[c].m2, n);
+    const float is = __fdiv_rn(1.f, __fsqrt_rn(__fadd_rn(var, eps)));
+    mean[c] = mu;
+    invstd[c] = is;
+    var_unbiased[c] = __fdiv_rn(m[c].m2, __fsub_rn(n, 1.f));
+    a[c] = __fmul_rn(gamma[c], is);
+    b[c] = __fsub_rn(beta[c], __fmul_rn(mu, a[c]));
+  }
+}
+// Inference: a = γ/√(running_var+ε); b = β − running_mean·a.
+__global__ void infer_coefficients(const float* gamma, const float* beta, const float* rmean, const float* rvar,
+                                   float eps, float* a, float* b, int channels) {
+  CYTOCON_GRID_LOOP(c, channels) {
+    a[c] = __fdiv_rn(gamma[c], __fsqrt_rn(__fadd_rn(rvar[c], eps)));
+    b[c] = __fsub_rn(beta[c], __fmul_rn(rmean[c], a[c]));
+  }
+}
+// Backward (eqs. BN-3..5): dβ = Σdy; dγ = invstd·Σdy·(x−μ); dx = a·dy + b·x + k with
+// a = γ·invstd, b = −(a·invstd·dγ)/N, k = −(a·Σdy)/N − b·μ.
+__global__ void backward_coefficients(const float* sums, const float* gamma, const float* mean, const float* invstd,
+                                      float count, float* dgamma, float* dbeta, float* abk, int channels) {
+  CYTOCON_GRID_LOOP(c, channels) {
+    const float sdy = sums[c], is = invstd[c];
+    const float sdyxh = __fmul_rn(sums[channels + c], is);
+    dbeta[c] = sdy;
+    dgamma[c] = sdyxh;
+    const float a = __fmul_rn(gamma[c], is);
+    const float b = __fdiv_rn(-__fmul_rn(__fmul_rn(a, is), sdyxh), count);
+    abk[c] = a;
+    abk[channels + c] = b;
+    abk[2 * channels + c] = __fsub_rn(__fdiv_rn(-__fmul_rn(a, sdy), count), __fmul_rn(b, mean[c]));
+  }
 }
 
 // Per-channel elementwise kernels over [rows][C]: launched with a grid whose thread count is a
@@ -54,21 +140,21 @@ inline unsigned channel_blocks(int64_t total) {
   return static_cast<unsigned>(b < 1 ? 1 : (b > 16384 ? 16384 : b));
 }
 
-// y = x·a + b per channel, a = γ·invstd, b = β − μ·a (forward: batch or running statistics)
+// y = x·a + b per channel (rounded as the CPU's: no fused multiply-add)
 __global__ void affine_kernel(const float* x, const float* a, const float* b, float* y, int64_t total, int c_count) {
   const int64_t start = blockIdx.x * int64_t(blockDim.x) + threadIdx.x, stride = int64_t(gridDim.x) * blockDim.x;
   if (stride % c_count == 0) {
     const int c = static_cast<int>(start % c_count);
     const float ac = a[c], bc = b[c];
-    for (int64_t t = start; t < total; t += stride) y[t] = x[t] * ac + bc;
+    for (int64_t t = start; t < total; t += stride) y[t] = __fadd_rn(__fmul_rn(x[t], ac), bc);
   } else {
     for (int64_t t = start; t < total; t += stride) {
       const int c = static_cast<int>(t % c_count);
-      y[t] = x[t] * a[c] + b[c];
+      y[t] = __fadd_rn(__fmul_rn(x[t], a[c]), b[c]);
     }
   }
 }
-// dx = (a·dy + b·x) + k per channel (eq. BN-5 with the sums folded into a, b, k on the host)
+// dx = (a·dy + b·x) + k per channel (rounded as the CPU's)
 __global__ void backward_kernel(const float* dy, const float* x, const float* abk, float* dx, int64_t total,
                                 int c_count) {
   const float* a = abk;
@@ -78,11 +164,12 @@ __global__ void backward_kernel(const float* dy, const float* x, const float* ab
   if (stride % c_count == 0) {
     const int c = static_cast<int>(start % c_count);
     const float ac = a[c], bc = b[c], kc = k[c];
-    for (int64_t t = start; t < total; t += stride) dx[t] = (ac * dy[t] + bc * x[t]) + kc;
+    for (int64_t t = start; t < total; t += stride)
+      dx[t] = __fadd_rn(__fadd_rn(__fmul_rn(ac, dy[t]), __fmul_rn(bc, x[t])), kc);
   } else {
     for (int64_t t = start; t < total; t += stride) {
       const int c = static_cast<int>(t % c_count);
-      dx[t] = (a[c] * dy[t] + b[c] * x[t]) + k[c];
+      dx[t] = __fadd_rn(__fadd_rn(__fmul_rn(a[c], dy[t]), __fmul_rn(b[c], x[t])), k[c]);
     }
   }
 }
@@ -100,9 +187,11 @@ void check_channels(const Tensor& t, int64_t c, const char* op, const char* name
   check_f32(t, op, name);
   check_shape(t, {c}, (std::string("cuda ") + op + ": " + name).c_str());
 }
-void upload_async(float* dst, const std::vector<float>& src) {
-  CYTOCON_CUDA_CHECK(
-      cudaMemcpyAsync(dst, src.data(), sizeof(float) * src.size(), cudaMemcpyHostToDevice, stream()));
+void apply_affine(const Tensor& x, const float* a, const float* b, Tensor& y, int64_t c) {
+  y = empty_f32(x.shape());
+  if (x.numel())
+    affine_kernel<<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(fp(x), a, b, fp(y), x.numel(), int(c));
+  CYTOCON_CUDA_LAUNCHED();
 }
 
 }  // namespace
@@ -116,49 +205,30 @@ void batch_norm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor
   check_channels(beta, L.c, op, "beta");
   const int parts = sh.count;
   const int64_t rows = sh.shard_size(L.n) * L.rows_per_sample, C = L.c;
-  // stats = [mean per shard][C] followed by [M2 per shard][C]
-  Scratch stats(sizeof(float) * 2 * parts * C);
+  const int64_t count = rows * sh.total;  // values per channel in the global batch
+  check(count > 1, "batch_norm: " + std::to_string(count) +
+                       " value(s) per channel in the global batch, expected more than 1 in training mode");
+  // per shard: Σx → mean (in place), then M2 about that mean
+  Scratch stats(sizeof(float) * 2 * parts * C), moments(sizeof(Mom) * parts * C);
   float* shard_mean = stats.as<float>();
   float* shard_m2 = shard_mean + parts * C;
   shard_column_sums(Value{fp(x), int(C)}, parts, rows, int(C), shard_mean);
-  if (parts * C > 0) {
-    divide_kernel<<<blocks_for(parts * C), kThreads, 0, stream()>>>(shard_mean, float(rows), parts * C);
-    CYTOCON_CUDA_LAUNCHED();
-  }
+  divide_kernel<<<blocks_for(parts * C), kThreads, 0, stream()>>>(shard_mean, float(rows), parts * C);
+  CYTOCON_CUDA_LAUNCHED();
   shard_column_sums(SquaredDeviation{fp(x), shard_mean, int(C)}, parts, rows, int(C), shard_m2);
-  std::vector<float> host(2 * parts * C);
-  to_host(host.data(), stats.get(), sizeof(float) * host.size());
-  std::vector<Moments<float>> m(parts * C);
-  for (int64_t i = 0; i < parts * C; ++i) m[i] = {float(rows), host[i], host[parts * C + i]};
-  merge_moments(sh, m.data(), C);
-  const float count = m[0].n;
-  check(count > 1, "batch_norm: " + std::to_string(static_cast<int64_t>(count)) +
-                       " value(s) per channel in the global batch, expected more than 1 in training mode");
-  const std::vector<float> gm = gamma.to_vector<float>(), bt = beta.to_vector<float>();
-  // The CPU reference's arithmetic, value for value (engine/cpu/backend.cpp).
-  std::vector<float> mu(C), is(C), vu(C), ab(2 * C);
-  for (int64_t c = 0; c < C; ++c) {
-    const float var = m[c].m2 / count;  // biased: normalisation
-    mu[c] = m[c].mean;
-    is[c] = 1.f / std::sqrt(var + static_cast<float>(eps));
-    vu[c] = m[c].m2 / (count - 1.f);  // unbiased: running statistics
-    ab[c] = gm[c] * is[c];
-    ab[C + c] = bt[c] - mu[c] * ab[c];
-  }
+  pack_moments<<<blocks_for(parts * C), kThreads, 0, stream()>>>(shard_mean, shard_m2, float(rows),
+                                                                 moments.as<Mom>(), parts * C);
+  CYTOCON_CUDA_LAUNCHED();
+  merge_moments_device(sh, moments.as<Mom>(), C);
   mean = empty_f32({C});
   invstd = empty_f32({C});
   var_unbiased = empty_f32({C});
-  upload_async(fp(mean), mu);
-  upload_async(fp(invstd), is);
-  upload_async(fp(var_unbiased), vu);
-  Scratch ab_dev(sizeof(float) * 2 * C);
-  upload_async(ab_dev.as<float>(), ab);
-  y = empty_f32(x.shape());
-  if (x.numel())
-    affine_kernel<<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(fp(x), ab_dev.as<float>(), ab_dev.as<float>() + C,
-                                                                   fp(y), x.numel(), int(C));
+  Scratch ab(sizeof(float) * 2 * C);
+  forward_coefficients<<<blocks_for(C), kThreads, 0, stream()>>>(moments.as<Mom>(), fp(gamma), fp(beta), float(eps),
+                                                                 fp(mean), fp(invstd), fp(var_unbiased), ab.as<float>(),
+                                                                 ab.as<float>() + C, int(C));
   CYTOCON_CUDA_LAUNCHED();
-  CYTOCON_CUDA_CHECK(cudaStreamSynchronize(stream()));  // the host vectors above die here
+  apply_affine(x, ab.as<float>(), ab.as<float>() + C, y, C);
 }
 
 Tensor batch_norm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
@@ -170,22 +240,13 @@ Tensor batch_norm_forward_infer(const Tensor& x, const Tensor& gamma, const Tens
   check_channels(beta, L.c, op, "beta");
   check_channels(running_mean, L.c, op, "running_mean");
   check_channels(running_var, L.c, op, "running_var");
-  const std::vector<float> gm = gamma.to_vector<float>(), bt = beta.to_vector<float>(),
-                           rm = running_mean.to_vector<float>(), rv = running_var.to_vector<float>();
   const int64_t C = L.c;
-  std::vector<float> ab(2 * C);
-  for (int64_t c = 0; c < C; ++c) {
-    ab[c] = gm[c] / std::sqrt(rv[c] + static_cast<float>(eps));
-    ab[C + c] = bt[c] - rm[c] * ab[c];
-  }
-  Scratch ab_dev(sizeof(float) * 2 * C);
-  upload_async(ab_dev.as<float>(), ab);
-  Tensor y = empty_f32(x.shape());
-  if (x.numel())
-    affine_kernel<<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(fp(x), ab_dev.as<float>(), ab_dev.as<float>() + C,
-                                                                   fp(y), x.numel(), int(C));
+  Scratch ab(sizeof(float) * 2 * C);
+  infer_coefficients<<<blocks_for(C), kThreads, 0, stream()>>>(fp(gamma), fp(beta), fp(running_mean), fp(running_var),
+                                                               float(eps), ab.as<float>(), ab.as<float>() + C, int(C));
   CYTOCON_CUDA_LAUNCHED();
-  CYTOCON_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  Tensor y;
+  apply_affine(x, ab.as<float>(), ab.as<float>() + C, y, C);
   return y;
 }
 
@@ -201,37 +262,20 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
   check_channels(invstd, L.c, op, "invstd");
   const int parts = sh.count;
   const int64_t rows = sh.shard_size(L.n) * L.rows_per_sample, C = L.c;
-  Scratch sums(sizeof(float) * parts * 2 * C);
+  Scratch sums(sizeof(float) * parts * 2 * C), abk(sizeof(float) * 3 * C);
   shard_column_sums(BackwardTerms{fp(dy), fp(x), fp(mean), int(C)}, parts, rows, int(2 * C), sums.as<float>());
-  std::vector<float> host(parts * 2 * C);
-  to_host(host.data(), sums.get(), sizeof(float) * host.size());
-  sum_shards(sh, host.data(), 2 * C);
-  const std::vector<float> gm = gamma.to_vector<float>(), mu = mean.to_vector<float>(), is = invstd.to_vector<float>();
+  combine_shards_device(sh, sums.as<float>(), 2 * C);
   const float count = static_cast<float>(sh.global_n(L.n) * L.rows_per_sample);  // values per channel, all ranks
-  std::vector<float> db(C), dg(C), abk(3 * C);
-  for (int64_t c = 0; c < C; ++c) {
-    const float sdy = host[c];               // Σ dy
-    const float sdyxh = host[C + c] * is[c];  // Σ dy·x̂ = invstd·Σ dy·(x−μ)
-    db[c] = sdy;
-    dg[c] = sdyxh;
-    // dx = γ·invstd/N·(N·dy − Σdy − x̂·Σdy·x̂) = a·dy + b·x + k
-    const float a = gm[c] * is[c], b = -(a * is[c] * sdyxh) / count;
-    abk[c] = a;
-    abk[C + c] = b;
-    abk[2 * C + c] = -(a * sdy) / count - b * mu[c];
-  }
   dbeta = empty_f32({C});
   dgamma = empty_f32({C});
-  upload_async(fp(dbeta), db);
-  upload_async(fp(dgamma), dg);
-  Scratch abk_dev(sizeof(float) * 3 * C);
-  upload_async(abk_dev.as<float>(), abk);
+  backward_coefficients<<<blocks_for(C), kThreads, 0, stream()>>>(sums.as<float>(), fp(gamma), fp(mean), fp(invstd),
+                                                                  count, fp(dgamma), fp(dbeta), abk.as<float>(), int(C));
+  CYTOCON_CUDA_LAUNCHED();
   dx = empty_f32(x.shape());
   if (x.numel())
-    backward_kernel<<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(fp(dy), fp(x), abk_dev.as<float>(), fp(dx),
-                                                                     x.numel(), int(C));
+    backward_kernel<<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(fp(dy), fp(x), abk.as<float>(), fp(dx),
+                                                                         x.numel(), int(C));
   CYTOCON_CUDA_LAUNCHED();
-  CYTOCON_CUDA_CHECK(cudaStreamSynchronize(stream()));
 }
 
 }  // namespace cytocon::cuda
