@@ -209,10 +209,10 @@ struct DatasetBuilder {
     raise_open_file_limit();
     auto ds = std::make_shared<Dataset>();
     ds->dir_ = dir;
+    std::vector<Row> rows = read_manifest(dir);
     ds->labels_ = read_labels(dir);
     std::map<std::string, int> id;
     for (size_t i = 0; i < ds->labels_.size(); ++i) id[ds->labels_[i]] = static_cast<int>(i);
-    std::vector<Row> rows = read_manifest(dir);
     assign_splits(rows, opt);
     auto warn = [&](const std::string& w) {
       if (opt.strict) fail(w + " (strict mode)");

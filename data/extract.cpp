@@ -108,8 +108,8 @@ void apply_filter(float* x, int S, const AugmentParams& a, std::vector<float>& t
     float* row = x + static_cast<int64_t>(i) * S;
     if (sharpen)
       for (int j = 0; j < S; ++j) row[j] = std::clamp(row[j] + d * (row[j] - acc[j]), 0.0f, 1.0f);
-    else
-      for (int j = 0; j < S; ++j) row[j] = acc[j];
+    else  // a convex combination, clamped only against rounding
+      for (int j = 0; j < S; ++j) row[j] = std::clamp(acc[j], 0.0f, 1.0f);
   }
 }
 

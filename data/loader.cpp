@@ -99,13 +99,11 @@ void Loader::worker() {
       const int64_t b = std::min(a + N, sampler_.size());
       const int64_t e = next_epoch_;
       if (++next_batch_ >= batches_per_epoch()) next_batch_ = 0, ++next_epoch_;
-      lock.unlock();
-      try {
+      try {  // under the lock, so slots enter the queue in batch order (cheap: no pixels yet)
         slot->batch = make_batch(e, a, b);
       } catch (...) {
         slot->error = std::current_exception();
       }
-      lock.lock();
       queue_.push_back(slot);
       cv_.notify_all();
       continue;
