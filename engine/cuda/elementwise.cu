@@ -17,9 +17,9 @@ __global__ void relu_kernel(const float* x, float* y, int64_t n) {
 __global__ void relu_backward_kernel(const float* dy, const float* y, float* dx, int64_t n) {
   CYTOCON_GRID_LOOP(i, n) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
 }
-// r = (1−m)·r + m·b
+// r = (1−m)·r + m·b, rounded as the CPU's (no fused multiply-add): bit-identical
 __global__ void running_kernel(float* r, const float* b, float keep, float m, int64_t n) {
-  CYTOCON_GRID_LOOP(i, n) r[i] = keep * r[i] + m * b[i];
+  CYTOCON_GRID_LOOP(i, n) r[i] = __fadd_rn(__fmul_rn(keep, r[i]), __fmul_rn(m, b[i]));
 }
 
 }  // namespace
@@ -69,7 +69,8 @@ void update_running(Tensor& running, const Tensor& batch, double momentum) {
                                               " vs batch " + shape_str(batch.shape()));
   const int64_t n = running.numel();
   if (n)
-    running_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(fp(running), fp(batch), static_cast<float>(1.0 - momentum),
+    running_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(fp(running), fp(batch),
+                                                             1.f - static_cast<float>(momentum),  // as the CPU
                                                              static_cast<float>(momentum), n);
   CYTOCON_CUDA_LAUNCHED();
 }

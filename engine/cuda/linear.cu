@@ -1,7 +1,9 @@
 // Linear layers (the projection head and the classifier: 128×128, C×128), own kernels rather
 // than cuBLAS: the matrices are tiny, and a plain loop per output makes every sum's order fixed
 // and independent of the batch size. Weight gradients: one partial per micro-shard (samples in
-// order), combined by the fixed tree on the device (reduce.cuh).
+// order), combined by the fixed tree on the device (reduce.cuh). Every sum runs in the CPU
+// reference's order (engine/cpu/linear.cpp) with IEEE-rounded intrinsics (no fused multiply-add),
+// so the results are bit-identical to the CPU's.
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.h"
 #include "engine/cuda/reduce.cuh"
@@ -17,8 +19,8 @@ __global__ void forward_kernel(const float* x, const float* w, const float* b, f
     const float* xr = x + s * in;
     const float* wr = w + o * in;
     float acc = 0.f;
-    for (int64_t i = 0; i < in; ++i) acc += xr[i] * wr[i];
-    y[t] = b ? acc + b[o] : acc;
+    for (int64_t i = 0; i < in; ++i) acc = __fadd_rn(acc, __fmul_rn(xr[i], wr[i]));
+    y[t] = b ? __fadd_rn(acc, b[o]) : acc;
   }
 }
 // dx[n,i] = Σ_o dy[n,o]·w[o,i]
@@ -27,7 +29,7 @@ __global__ void backward_data_kernel(const float* dy, const float* w, float* dx,
     const int64_t i = t % in, s = t / in;
     const float* d = dy + s * out;
     float acc = 0.f;
-    for (int64_t o = 0; o < out; ++o) acc += d[o] * w[o * in + i];
+    for (int64_t o = 0; o < out; ++o) acc = __fadd_rn(acc, __fmul_rn(d[o], w[o * in + i]));
     dx[t] = acc;
   }
 }
@@ -39,7 +41,8 @@ __global__ void backward_weight_kernel(const float* x, const float* dy, float* p
     const bool bias = e >= out * in;
     const int64_t o = bias ? e - out * in : e / in, i = bias ? 0 : e % in;
     float acc = 0.f;
-    for (int64_t s = p * per; s < (p + 1) * per; ++s) acc += bias ? dy[s * out + o] : dy[s * out + o] * x[s * in + i];
+    for (int64_t s = p * per; s < (p + 1) * per; ++s)
+      acc = __fadd_rn(acc, bias ? dy[s * out + o] : __fmul_rn(dy[s * out + o], x[s * in + i]));
     partials[t] = acc;
   }
 }

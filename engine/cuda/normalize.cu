@@ -1,5 +1,6 @@
 // Row-wise l2 normalisation z = x / max(‖x‖₂, eps), one thread per row (D = 128: the rows are
-// short; each norm is summed in column order).
+// short). Sums in column order with IEEE-rounded intrinsics, as engine/cpu/l2_normalize.cpp:
+// bit-identical to the CPU.
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.h"
 
@@ -8,15 +9,15 @@ namespace {
 
 __device__ inline float row_norm(const float* r, int64_t d) {
   float s = 0.f;
-  for (int64_t i = 0; i < d; ++i) s += r[i] * r[i];
-  return sqrtf(s);
+  for (int64_t i = 0; i < d; ++i) s = __fadd_rn(s, __fmul_rn(r[i], r[i]));
+  return __fsqrt_rn(s);
 }
 
 __global__ void forward_kernel(const float* x, float* z, int64_t n, int64_t d, float eps) {
   CYTOCON_GRID_LOOP(row, n) {
     const float* xr = x + row * d;
     const float norm = row_norm(xr, d), den = norm > eps ? norm : eps;
-    for (int64_t i = 0; i < d; ++i) z[row * d + i] = xr[i] / den;
+    for (int64_t i = 0; i < d; ++i) z[row * d + i] = __fdiv_rn(xr[i], den);
   }
 }
 // ‖x‖ > eps: dx = (dz − z·(z·dz)) / ‖x‖;  otherwise z = x/eps and dx = dz/eps.
@@ -28,10 +29,10 @@ __global__ void backward_kernel(const float* dz, const float* x, const float* z,
     const float norm = row_norm(x + row * d, d);
     if (norm > eps) {
       float dot = 0.f;
-      for (int64_t i = 0; i < d; ++i) dot += zr[i] * gr[i];
-      for (int64_t i = 0; i < d; ++i) dx[row * d + i] = (gr[i] - zr[i] * dot) / norm;
+      for (int64_t i = 0; i < d; ++i) dot = __fadd_rn(dot, __fmul_rn(zr[i], gr[i]));
+      for (int64_t i = 0; i < d; ++i) dx[row * d + i] = __fdiv_rn(__fsub_rn(gr[i], __fmul_rn(zr[i], dot)), norm);
     } else {
-      for (int64_t i = 0; i < d; ++i) dx[row * d + i] = gr[i] / eps;
+      for (int64_t i = 0; i < d; ++i) dx[row * d + i] = __fdiv_rn(gr[i], eps);
     }
   }
 }

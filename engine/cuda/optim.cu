@@ -2,6 +2,8 @@
 // The LARS norms ‖w‖ and ‖g + wd·w‖ are sums of squares in double (as the CPU reference) over the
 // whole tensor: one block, each thread summing a fixed strided subset in index order, then a
 // fixed pairwise tree — the same bits on every run. The trust ratio stays on the device.
+// Element updates are rounded as the CPU's (IEEE intrinsics, no fused multiply-add): SGD and
+// non-adapted LARS steps are bit-identical to the CPU; adapted ones up to the norms' order.
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.h"
 
@@ -15,7 +17,7 @@ __global__ void norms_kernel(const float* w, const float* g, float wd, int64_t n
   __shared__ double sw[kNormThreads], sg[kNormThreads];
   double aw = 0, ag = 0;
   for (int64_t i = threadIdx.x; i < n; i += kNormThreads) {
-    const float gi = g[i] + wd * w[i];
+    const float gi = __fadd_rn(g[i], __fmul_rn(wd, w[i]));
     aw += double(w[i]) * double(w[i]);
     ag += double(gi) * double(gi);
   }
@@ -46,17 +48,17 @@ __global__ void lars_kernel(float* w, const float* g, float* v, const double* no
   }
   const float step = static_cast<float>(lr * trust);
   CYTOCON_GRID_LOOP(i, n) {
-    const float gi = adapt ? g[i] + wd * w[i] : g[i];
-    v[i] = m * v[i] + step * gi;
-    w[i] = w[i] - v[i];
+    const float gi = adapt ? __fadd_rn(g[i], __fmul_rn(wd, w[i])) : g[i];
+    v[i] = __fadd_rn(__fmul_rn(m, v[i]), __fmul_rn(step, gi));
+    w[i] = __fsub_rn(w[i], v[i]);
   }
 }
 
 // v = m·v + (g + wd·w); w −= lr·v
 __global__ void sgd_kernel(float* w, const float* g, float* v, float lr, float m, float wd, int64_t n) {
   CYTOCON_GRID_LOOP(i, n) {
-    v[i] = m * v[i] + (g[i] + wd * w[i]);
-    w[i] -= lr * v[i];
+    v[i] = __fadd_rn(__fmul_rn(m, v[i]), __fadd_rn(g[i], __fmul_rn(wd, w[i])));
+    w[i] = __fsub_rn(w[i], __fmul_rn(lr, v[i]));
   }
 }
 
