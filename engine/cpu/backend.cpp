@@ -167,9 +167,8 @@ class CpuBackend final : public Backend {
       const T count = mom[0].n;
       check(count > 1, "batch_norm: " + std::to_string(static_cast<int64_t>(count)) +
                            " value(s) per channel in the global batch, expected more than 1 in training mode");
-      std::vector<T> a(g.c), b(g.c);
+      std::vector<T> a(g.c);
       const T* gm = gamma.data<T>();
-      const T* bt = beta.data<T>();
       for (int64_t c = 0; c < g.c; ++c) {
         const T mu = mom[c].mean;
         const T var = mom[c].m2 / count;                     // biased: normalisation (eq. BN-1)
@@ -178,9 +177,8 @@ class CpuBackend final : public Backend {
         invstd.data<T>()[c] = is;
         var_unbiased.data<T>()[c] = mom[c].m2 / (count - T(1));  // unbiased: running statistics
         a[c] = gm[c] * is;
-        b[c] = bt[c] - mu * a[c];
       }
-      cpu::batch_norm_apply<T>(g, x.data<T>(), a.data(), b.data(), y.data<T>());
+      cpu::batch_norm_apply<T>(g, x.data<T>(), mean.data<T>(), a.data(), beta.data<T>(), y.data<T>());
     });
   }
   Tensor batch_norm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
@@ -194,12 +192,10 @@ class CpuBackend final : public Backend {
     Tensor y = Tensor::empty(x.shape(), x.dtype());
     dispatch(x.dtype(), "batch_norm (inference)", [&](auto t) {
       using T = decltype(t);
-      std::vector<T> a(g.c), b(g.c);
-      for (int64_t c = 0; c < g.c; ++c) {
+      std::vector<T> a(g.c);
+      for (int64_t c = 0; c < g.c; ++c)
         a[c] = gamma.data<T>()[c] / std::sqrt(running_var.data<T>()[c] + static_cast<T>(eps));
-        b[c] = beta.data<T>()[c] - running_mean.data<T>()[c] * a[c];
-      }
-      cpu::batch_norm_apply<T>(g, x.data<T>(), a.data(), b.data(), y.data<T>());
+      cpu::batch_norm_apply<T>(g, x.data<T>(), running_mean.data<T>(), a.data(), beta.data<T>(), y.data<T>());
     });
     return y;
   }
@@ -229,12 +225,12 @@ class CpuBackend final : public Backend {
         const T sdyxh = sums[g.c + c] * is[c];  // Σ dy·x̂ = invstd·Σ dy·(x−μ) (eq. BN-4)
         dbeta.data<T>()[c] = sdy;
         dgamma.data<T>()[c] = sdyxh;
-        // dx = γ·invstd/N·(N·dy − Σdy − x̂·Σdy·x̂) = a·dy + b·x + k   (eq. BN-5)
+        // dx = γ·invstd/N·(N·dy − Σdy − x̂·Σdy·x̂) = a·dy + b·(x − μ) + k   (eq. BN-5)
         a[c] = gm[c] * is[c];
         b[c] = -(a[c] * is[c] * sdyxh) / count;
-        k[c] = -(a[c] * sdy) / count - b[c] * mu[c];
+        k[c] = -(a[c] * sdy) / count;
       }
-      cpu::batch_norm_backward_data<T>(g, dy.data<T>(), x.data<T>(), a.data(), b.data(), k.data(), dx.data<T>());
+      cpu::batch_norm_backward_data<T>(g, dy.data<T>(), x.data<T>(), mu, a.data(), b.data(), k.data(), dx.data<T>());
     });
   }
   void update_running(Tensor& running, const Tensor& batch, double momentum) override {

@@ -56,11 +56,11 @@ void batch_norm_moments(const BnGeom& g, const T* x, int shards, Moments<T>* mom
 }
 
 template <class T>
-void batch_norm_apply(const BnGeom& g, const T* x, const T* a, const T* b, T* y) {
+void batch_norm_apply(const BnGeom& g, const T* x, const T* mean, const T* a, const T* beta, T* y) {
   const int64_t C = g.c, m = g.n * g.rows;
 #pragma omp parallel for schedule(static) if (m * C >= kParallelMin)
   for (int64_t r = 0; r < m; ++r)
-    for (int64_t c = 0; c < C; ++c) y[r * C + c] = x[r * C + c] * a[c] + b[c];
+    for (int64_t c = 0; c < C; ++c) y[r * C + c] = (x[r * C + c] - mean[c]) * a[c] + beta[c];
 }
 
 template <class T>
@@ -94,18 +94,20 @@ void batch_norm_backward_sums(const BnGeom& g, const T* dy, const T* x, const T*
 }
 
 template <class T>
-void batch_norm_backward_data(const BnGeom& g, const T* dy, const T* x, const T* a, const T* b, const T* k, T* dx) {
+void batch_norm_backward_data(const BnGeom& g, const T* dy, const T* x, const T* mean, const T* a, const T* b,
+                              const T* k, T* dx) {
   const int64_t C = g.c, m = g.n * g.rows;
 #pragma omp parallel for schedule(static) if (m * C >= kParallelMin)
   for (int64_t r = 0; r < m; ++r)
-    for (int64_t c = 0; c < C; ++c) dx[r * C + c] = (a[c] * dy[r * C + c] + b[c] * x[r * C + c]) + k[c];
+    for (int64_t c = 0; c < C; ++c) dx[r * C + c] = (a[c] * dy[r * C + c] + b[c] * (x[r * C + c] - mean[c])) + k[c];
 }
 
 #define CYTOCON_INSTANTIATE(T)                                                                          \
   template void batch_norm_moments<T>(const BnGeom&, const T*, int, Moments<T>*);                       \
-  template void batch_norm_apply<T>(const BnGeom&, const T*, const T*, const T*, T*);                   \
+  template void batch_norm_apply<T>(const BnGeom&, const T*, const T*, const T*, const T*, T*);         \
   template void batch_norm_backward_sums<T>(const BnGeom&, const T*, const T*, const T*, int, T*);      \
-  template void batch_norm_backward_data<T>(const BnGeom&, const T*, const T*, const T*, const T*, const T*, T*);
+  template void batch_norm_backward_data<T>(const BnGeom&, const T*, const T*, const T*, const T*, const T*, const T*, \
+                                            T*);
 CYTOCON_INSTANTIATE(float)
 CYTOCON_INSTANTIATE(double)
 #undef CYTOCON_INSTANTIATE

@@ -20,15 +20,17 @@ struct BnGeom {
 // Per-shard, per-channel (count, mean, M2): moments is [shards][c]. Two passes per block (mean,
 // then Σ(x−mean)²), blocks merged with Chan's formula in block order.
 template <class T> void batch_norm_moments(const BnGeom& g, const T* x, int shards, Moments<T>* moments);
-// y = x·a[ch] + b[ch] (the training and the inference normalisation with a = γ·invstd,
-// b = β − μ·a folded per channel).
-template <class T> void batch_norm_apply(const BnGeom& g, const T* x, const T* a, const T* b, T* y);
+// y = (x − mean[ch])·a[ch] + beta[ch]: the training and the inference normalisation with
+// a = γ·invstd (eq. BN-1). Subtracting the mean first keeps the precision of x̂ when |μ| ≫ σ.
+template <class T>
+void batch_norm_apply(const BnGeom& g, const T* x, const T* mean, const T* a, const T* beta, T* y);
 // Per-shard partial sums for the backward: sums is [shards][2][c] with
 // sums[t][0][ch] = Σ dy and sums[t][1][ch] = Σ dy·(x − mean[ch]) over shard t.
 template <class T>
 void batch_norm_backward_sums(const BnGeom& g, const T* dy, const T* x, const T* mean, int shards, T* sums);
-// dx = a[ch]·dy + b[ch]·x + k[ch] (the backward folded per channel, docs/math.md eq. BN-5).
+// dx = a[ch]·dy + b[ch]·(x − mean[ch]) + k[ch] (the backward folded per channel, docs/math.md eq. BN-5).
 template <class T>
-void batch_norm_backward_data(const BnGeom& g, const T* dy, const T* x, const T* a, const T* b, const T* k, T* dx);
+void batch_norm_backward_data(const BnGeom& g, const T* dy, const T* x, const T* mean, const T* a, const T* b,
+                              const T* k, T* dx);
 
 }  // namespace cytocon::cpu

@@ -76,7 +76,8 @@ TEST(BatchNorm, Float32ForwardOnAnOffsetMap) {
   std::vector<float> yv = y.to_vector<float>();
   double worst = 0;
   for (size_t i = 0; i < yv.size(); ++i) worst = std::max(worst, std::fabs(yv[i] - ref.y[i]));
-  EXPECT_LT(worst, 2e-3);  // x̂ of order 1; float rounding of x ≈ 100 alone is ~4e-6·invstd(≈3.5)
+  // Rounding x ≈ 100 to float alone moves x̂ by up to 4e-6·invstd (invstd ≈ 3.5).
+  EXPECT_LT(worst, 1e-4);
 }
 
 TEST(BatchNorm, InferenceUsesRunningStatistics) {
