@@ -5,6 +5,10 @@
 #include <fstream>
 #include <memory>
 
+#include "engine/dist/replicate.h"
+#if defined(CYTOCON_HAVE_CUDA)
+#include "engine/cuda/cuda.h"
+#endif
 #include "engine/io/atomic_file.h"
 #include "engine/io/checkpoint.h"
 #include "engine/optim/optimizer.h"
@@ -84,6 +88,15 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
   check(t.precision == "fp32" || env.device == Device::cuda,
         "train.precision = \"" + t.precision + "\" needs device = cuda; the CPU computes in fp32");
 
+  // What the numbers were computed with, for the log and the checkpoint metadata.
+  std::string backend = "cpu";
+#if defined(CYTOCON_HAVE_CUDA)
+  if (env.device == Device::cuda) {
+    set_cuda_mode(rmode, parse_precision(t.precision));
+    backend = cuda_mode_string();
+  }
+#endif
+
   const int64_t per_epoch = data.batches_per_epoch();
   check(per_epoch > 0, "the training split yields no full batch of " + std::to_string(t.batch_size) +
                            " patches per epoch: lower train.batch_size or raise data.patches_per_area");
@@ -119,13 +132,18 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
     opt->load_state(resumed.optimizer);
     opt->set_steps(step);
   }
+  if (ranks > 1) {  // every rank starts from rank 0's bits (docs/distributed.md)
+    std::vector<Tensor> state;
+    for (const auto& t : models::model_state(*net)) state.push_back(t.value);
+    dist::broadcast_tensors(*comm, state);
+  }
 
   const std::string config_text = to_toml(cfg);
   if (writer) io::write_file_atomic(dir.file("config.toml"), config_text);
   std::unique_ptr<RunLog> log;
   if (writer)
     log = std::make_unique<RunLog>(dir.file("log.jsonl"), from.empty() ? -1 : step, t.mode, t.precision,
-                                   device_name(env.device), ranks);
+                                   backend, ranks);
 
   auto save = [&](int64_t s, double loss) {
     io::TrainingState st;
@@ -142,6 +160,7 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
     st.extra["batches_per_epoch"] = std::to_string(per_epoch);
     st.extra["loss"] = std::to_string(loss);
     st.extra["ranks"] = std::to_string(ranks);
+    st.extra["backend"] = backend;
     std::string path = dir.checkpoint_path(s);
     if (writer) {
       io::save_checkpoint(path, st);
@@ -231,7 +250,8 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
     if (writer) {
       io::Metadata meta = {{"stage", t.stage},           {"mode", t.mode},
                            {"precision", t.precision},   {"step", std::to_string(step)},
-                           {"seed", std::to_string(t.seed)}, {"config", config_text}};
+                           {"seed", std::to_string(t.seed)}, {"backend", backend},
+                           {"config", config_text}};
       models::save_weights(*net, dir.file("final.safetensors"), meta);
     }
     comm->barrier();
