@@ -1,11 +1,17 @@
-// Portable CPU convolution kernels (engine/cpu/conv2d.h): plain loops, one fixed summation order
-// per output element, OpenMP over independent outputs only, so the bits never depend on the
-// thread count. Also the float64 path used by the gradient checks.
+// CPU convolution (engine/cpu/conv2d.h): float32 goes to the AVX2/FMA kernels where the build
+// targets them (engine/cpu/conv2d_avx2.h). float64 (gradient checks), builds without AVX2, and
+// strided backward-data (the network never needs it: its strided conv reads the input image)
+// run the portable loops below: one fixed summation order per output element, OpenMP over
+// independent outputs only, so the bits never depend on the thread count.
 #include "engine/cpu/conv2d.h"
 
 #include <cstdint>
+#include <type_traits>
+
+#include "engine/cpu/conv2d_avx2.h"
 
 namespace cytocon::cpu {
+namespace portable {
 
 // y[n,i,j,o] = Σ_{p,q,c} x[n, s·i+p, s·j+q, c] · w[o,p,q,c], summed in (p, q, c) order.
 template <class T>
@@ -67,6 +73,35 @@ void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, int shar
             acc += dy[((n * oh + i) * ow + j) * O + o] * x[((n * g.h + s * i + p) * g.w + s * j + q) * C + c];
       dw_partials[t * len + e] = acc;
     }
+}
+
+}  // namespace portable
+
+template <class T>
+void conv2d_forward(const ConvGeom& g, const T* x, const T* w, T* y) {
+#ifdef CYTOCON_CONV_AVX2
+  if constexpr (std::is_same<T, float>::value)
+    return avx2::conv2d_forward(g, x, w, y);
+#endif
+  portable::conv2d_forward(g, x, w, y);
+}
+
+template <class T>
+void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
+#ifdef CYTOCON_CONV_AVX2
+  if constexpr (std::is_same<T, float>::value)
+    if (g.stride == 1) return avx2::conv2d_backward_data(g, dy, w, dx);
+#endif
+  portable::conv2d_backward_data(g, dy, w, dx);
+}
+
+template <class T>
+void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, int shards, T* dw_partials) {
+#ifdef CYTOCON_CONV_AVX2
+  if constexpr (std::is_same<T, float>::value)
+    return avx2::conv2d_backward_weight(g, x, dy, shards, dw_partials);
+#endif
+  portable::conv2d_backward_weight(g, x, dy, shards, dw_partials);
 }
 
 template void conv2d_forward<float>(const ConvGeom&, const float*, const float*, float*);

@@ -1,0 +1,90 @@
+#include "tools/bench/common.h"
+
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <chrono>
+
+#include "engine/rng.h"
+#ifdef CYTOCON_HAVE_CUDA
+#include "engine/cuda/cuda.h"
+#endif
+
+namespace cytocon::bench {
+
+Device setup(Options& o) {
+  check(o.preset == "paper" || o.preset == "tiny", "--preset " + o.preset + ": expected paper or tiny");
+  check(o.mode == "deterministic" || o.mode == "fast", "--mode " + o.mode + ": expected deterministic or fast");
+  check(o.precision == "fp32" || o.precision == "tf32" || o.precision == "bf16",
+        "--precision " + o.precision + ": expected fp32, tf32 or bf16");
+  check(o.steps >= 1, "--steps " + std::to_string(o.steps) + ": expected at least 1");
+  if (o.batch == 0) o.batch = o.preset == "paper" ? 8 : 16;
+  check(o.batch >= 2, "--batch " + std::to_string(o.batch) + ": expected at least 2 (SupCon needs pairs)");
+  if (o.shards == 0) {
+    o.shards = 1;
+    while (o.shards < 32 && o.batch % (o.shards * 2) == 0) o.shards *= 2;
+  }
+  if (o.device == "cpu") {
+    check(o.precision == "fp32", "--precision " + o.precision + ": the CPU backend computes in fp32 only");
+    return Device::cpu;
+  }
+  check(o.device == "cuda", "--device " + o.device + ": expected cpu or cuda");
+#ifdef CYTOCON_HAVE_CUDA
+  check(cuda_device_usable(), "--device cuda: no usable CUDA device");
+  set_cuda_mode(parse_reduce_mode(o.mode), parse_precision(o.precision));
+  return Device::cuda;
+#else
+  fail("--device cuda: this build has no CUDA backend (configure with CYTOCON_CUDA=on)");
+#endif
+}
+
+Shards make_shards(const Options& o) {
+  return Shards::make(o.shards, 0, 1, nullptr, o.mode == "fast" ? ReduceMode::fast : ReduceMode::deterministic);
+}
+
+void synchronize(Device d) {
+#ifdef CYTOCON_HAVE_CUDA
+  if (d == Device::cuda) cuda_synchronize();
+#else
+  (void)d;
+#endif
+}
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double peak_memory_bytes(Device d) {
+#ifdef CYTOCON_HAVE_CUDA
+  if (d == Device::cuda) return static_cast<double>(cuda_memory_stats().peak);
+#endif
+  (void)d;
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) * 1024.0;  // Linux: kilobytes
+}
+
+void reset_peak_memory(Device d) {
+#ifdef CYTOCON_HAVE_CUDA
+  if (d == Device::cuda) cuda_reset_peak_memory();
+#endif
+  (void)d;  // peak RSS cannot be reset: the CPU figure is the process's peak
+}
+
+Tensor uniform_tensor(const Shape& shape, uint64_t seed, double lo, double hi, Device d) {
+  Tensor t = Tensor::empty(shape, DType::f32);
+  const Rng rng(seed, Purpose::test, 2);
+  float* p = t.data<float>();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < t.numel(); ++i)
+    p[i] = rng.uniform(static_cast<uint32_t>(i), static_cast<float>(lo), static_cast<float>(hi));
+  return t.to(d);
+}
+
+std::string json_common(const Options& o) {
+  return "\"device\": \"" + o.device + "\", \"preset\": \"" + o.preset + "\", \"batch\": " + std::to_string(o.batch) +
+         ", \"mode\": \"" + o.mode + "\", \"precision\": \"" + o.precision + "\", \"shards\": " +
+         std::to_string(o.shards) + ", \"threads\": " + std::to_string(omp_get_max_threads());
+}
+
+}  // namespace cytocon::bench

@@ -1,0 +1,35 @@
+// Shared pieces of cytocon-bench: options, device selection and synchronisation, timing, memory.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "engine/shards.h"
+#include "engine/tensor.h"
+
+namespace cytocon::bench {
+
+struct Options {
+  std::string device = "cpu";        // cpu | cuda
+  std::string preset = "paper";      // paper | tiny
+  int64_t batch = 0;                 // 0: 8 (paper) or 16 (tiny), the PyTorch anchors' batches
+  std::string mode = "deterministic";
+  std::string precision = "fp32";    // fp32 | tf32 | bf16 (CUDA convolutions)
+  int steps = 3;                     // timed steps after one warm-up step
+  int shards = 0;                    // micro-shards; 0: as the trainer picks (largest 2^k ≤ 32 dividing the batch)
+  bool layers = false;               // per-layer convolution profile instead of the network
+};
+
+// Resolves defaults, selects the device and its mode/precision (fails on unknown values).
+Device setup(Options& o);
+Shards make_shards(const Options& o);
+void synchronize(Device d);
+double now_s();
+// Peak memory in bytes: the CPU process's peak RSS, or the CUDA allocator's peak since the last reset.
+double peak_memory_bytes(Device d);
+void reset_peak_memory(Device d);
+// Uniform [lo, hi) float32 tensor from Philox keyed by seed, on device d.
+Tensor uniform_tensor(const Shape& shape, uint64_t seed, double lo, double hi, Device d);
+// "fp32", "deterministic", "2 threads" etc. for the JSON lines.
+std::string json_common(const Options& o);
+
+}  // namespace cytocon::bench

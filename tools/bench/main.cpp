@@ -1,0 +1,40 @@
+// cytocon-bench (DESIGN.md "Interfaces"): training and inference patches/s and peak memory of
+// the network as JSON lines, for comparison with ../shared/anchors/torch_cpu_bench.py (CPU) and
+// torch_bench.py (GPU) run on the same machine. --layers profiles each convolution instead.
+//
+//   cytocon-bench [--device cpu|cuda] [--preset paper|tiny] [--batch N]
+//                 [--mode deterministic|fast] [--precision fp32|tf32|bf16] [--steps K]
+//                 [--shards S] [--layers]
+//
+// Threads: OMP_NUM_THREADS (the anchors use 2 on the 2-core CPU machine).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "tools/bench/common.h"
+#include "tools/bench/layers.h"
+#include "tools/bench/network.h"
+
+using namespace cytocon;
+
+int main(int argc, char** argv) {
+  CLI::App app{"cytocon-bench: patches/s and peak memory of the network (JSON lines)"};
+  bench::Options o;
+  app.add_option("--device", o.device, "cpu | cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--preset", o.preset, "paper (1129 px, 6 blocks) | tiny (561 px, 5 blocks)")
+      ->check(CLI::IsMember({"paper", "tiny"}));
+  app.add_option("--batch", o.batch, "patches per step (default 8 for paper, 16 for tiny)");
+  app.add_option("--mode", o.mode, "deterministic | fast")->check(CLI::IsMember({"deterministic", "fast"}));
+  app.add_option("--precision", o.precision, "fp32 | tf32 | bf16 (CUDA convolutions)")
+      ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
+  app.add_option("--steps", o.steps, "timed steps after one warm-up step (default 3)");
+  app.add_option("--shards", o.shards, "micro-shards (default: as the trainer, largest 2^k <= 32 dividing the batch)");
+  app.add_flag("--layers", o.layers, "per-layer convolution profile (forward, backward-data, backward-weight)");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    const Device d = bench::setup(o);
+    return o.layers ? bench::run_layers(o, d) : bench::run_network(o, d);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cytocon-bench: %s\n", e.what());
+    return 1;
+  }
+}
