@@ -1,9 +1,11 @@
 #include "engine/cpu/batch_norm.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "engine/cpu/parallel.h"
+#include "engine/cpu/simd.h"
 
 namespace cytocon::cpu {
 
@@ -18,6 +20,40 @@ struct Blocks {
 };
 }  // namespace
 
+// One block's (mean, M2) for channels [c0, c0 + lanes) over rows [r0, r1): two passes, rows in
+// order, the channel group's accumulators in one register-sized vector (engine/cpu/simd.h).
+template <class T>
+inline void group_moments(const T* x, int64_t C, int64_t r0, int64_t r1, int64_t c0, T* mean, T* m2) {
+  using V = typename Simd<T>::type;
+  V s = {}, q = {}, v;
+  for (int64_t r = r0; r < r1; ++r) {
+    std::memcpy(&v, x + r * C + c0, sizeof v);
+    s += v;
+  }
+  const V mu = s * (T(1) / static_cast<T>(r1 - r0));
+  for (int64_t r = r0; r < r1; ++r) {
+    std::memcpy(&v, x + r * C + c0, sizeof v);
+    const V d = v - mu;
+    q += d * d;
+  }
+  std::memcpy(mean + c0, &mu, sizeof mu);
+  std::memcpy(m2 + c0, &q, sizeof q);
+}
+
+// The same for one channel (channels beyond the last full vector).
+template <class T>
+inline void channel_moments(const T* x, int64_t C, int64_t r0, int64_t r1, int64_t c, T* mean, T* m2) {
+  T s = T(0), q = T(0);
+  for (int64_t r = r0; r < r1; ++r) s += x[r * C + c];
+  const T mu = s * (T(1) / static_cast<T>(r1 - r0));
+  for (int64_t r = r0; r < r1; ++r) {
+    const T d = x[r * C + c] - mu;
+    q += d * d;
+  }
+  mean[c] = mu;
+  m2[c] = q;
+}
+
 template <class T>
 void batch_norm_moments(const BnGeom& g, const T* x, int shards, Moments<T>* moments) {
   const int64_t C = g.c;
@@ -28,19 +64,10 @@ void batch_norm_moments(const BnGeom& g, const T* x, int shards, Moments<T>* mom
   for (int64_t t = 0; t < nblocks; ++t) {
     const int64_t s = t / bl.per_shard, b = t % bl.per_shard;
     const int64_t r0 = bl.begin(s, b), r1 = bl.end(s, b);
-    T* mu = mean.data() + t * C;
-    T* q = m2.data() + t * C;
-    std::fill(mu, mu + C, T(0));
-    std::fill(q, q + C, T(0));
-    for (int64_t r = r0; r < r1; ++r)
-      for (int64_t c = 0; c < C; ++c) mu[c] += x[r * C + c];
-    const T inv = T(1) / static_cast<T>(r1 - r0);
-    for (int64_t c = 0; c < C; ++c) mu[c] *= inv;
-    for (int64_t r = r0; r < r1; ++r)
-      for (int64_t c = 0; c < C; ++c) {
-        const T d = x[r * C + c] - mu[c];
-        q[c] += d * d;
-      }
+    const int64_t full = C / Simd<T>::lanes * Simd<T>::lanes;
+    for (int64_t c0 = 0; c0 < full; c0 += Simd<T>::lanes)
+      group_moments(x, C, r0, r1, c0, mean.data() + t * C, m2.data() + t * C);
+    for (int64_t c = full; c < C; ++c) channel_moments(x, C, r0, r1, c, mean.data() + t * C, m2.data() + t * C);
   }
   // Combine the blocks of each shard in block order (Chan's formula).
 #pragma omp parallel for schedule(static) collapse(2) if (shards * C >= 64)
@@ -63,6 +90,35 @@ void batch_norm_apply(const BnGeom& g, const T* x, const T* mean, const T* a, co
     for (int64_t c = 0; c < C; ++c) y[r * C + c] = (x[r * C + c] - mean[c]) * a[c] + beta[c];
 }
 
+// One block's Σ dy and Σ dy·(x − μ) for channels [c0, c0 + lanes) over rows [r0, r1), in row order.
+template <class T>
+inline void group_backward_sums(const T* dy, const T* x, const T* mean, int64_t C, int64_t r0, int64_t r1, int64_t c0,
+                                T* sd, T* sx) {
+  using V = typename Simd<T>::type;
+  V a = {}, b = {}, mu, d, xv;
+  std::memcpy(&mu, mean + c0, sizeof mu);
+  for (int64_t r = r0; r < r1; ++r) {
+    std::memcpy(&d, dy + r * C + c0, sizeof d);
+    std::memcpy(&xv, x + r * C + c0, sizeof xv);
+    a += d;
+    b += d * (xv - mu);
+  }
+  std::memcpy(sd + c0, &a, sizeof a);
+  std::memcpy(sx + c0, &b, sizeof b);
+}
+
+template <class T>
+inline void channel_backward_sums(const T* dy, const T* x, const T* mean, int64_t C, int64_t r0, int64_t r1, int64_t c,
+                                  T* sd, T* sx) {
+  T a = T(0), b = T(0);
+  for (int64_t r = r0; r < r1; ++r) {
+    a += dy[r * C + c];
+    b += dy[r * C + c] * (x[r * C + c] - mean[c]);
+  }
+  sd[c] = a;
+  sx[c] = b;
+}
+
 template <class T>
 void batch_norm_backward_sums(const BnGeom& g, const T* dy, const T* x, const T* mean, int shards, T* sums) {
   const int64_t C = g.c;
@@ -74,13 +130,9 @@ void batch_norm_backward_sums(const BnGeom& g, const T* dy, const T* x, const T*
     const int64_t s = t / bl.per_shard, b = t % bl.per_shard;
     T* sd = part.data() + t * 2 * C;  // Σ dy
     T* sx = sd + C;                   // Σ dy·(x − μ)
-    std::fill(sd, sd + 2 * C, T(0));
-    for (int64_t r = bl.begin(s, b), r1 = bl.end(s, b); r < r1; ++r)
-      for (int64_t c = 0; c < C; ++c) {
-        const T d = dy[r * C + c];
-        sd[c] += d;
-        sx[c] += d * (x[r * C + c] - mean[c]);
-      }
+    const int64_t r0 = bl.begin(s, b), r1 = bl.end(s, b), full = C / Simd<T>::lanes * Simd<T>::lanes;
+    for (int64_t c0 = 0; c0 < full; c0 += Simd<T>::lanes) group_backward_sums(dy, x, mean, C, r0, r1, c0, sd, sx);
+    for (int64_t c = full; c < C; ++c) channel_backward_sums(dy, x, mean, C, r0, r1, c, sd, sx);
   }
   // Blocks of a shard summed in block order.
   for (int64_t s = 0; s < shards; ++s) {

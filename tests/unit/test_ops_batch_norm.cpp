@@ -118,7 +118,8 @@ TEST(BatchNorm, OneOrFourLocalShardsGiveTheSameResult) {
 }
 
 TEST(BatchNorm, TrainingGradientMatchesFiniteDifferences) {
-  for (Shape s : {Shape{4, 3, 5, 3}, Shape{6, 4}, Shape{2, 7, 1, 2}}) {
+  // 10 channels: one 8-lane float64 vector group plus two scalar channels.
+  for (Shape s : {Shape{4, 3, 5, 3}, Shape{6, 4}, Shape{2, 7, 1, 2}, Shape{2, 3, 2, 10}}) {
     const int64_t c = s.back();
     Bn p(c, DType::f64);
     for (int shards : {1, 2}) {
