@@ -135,6 +135,7 @@ int main(int argc, char** argv) {
               static_cast<long long>(cfg.train.batch_size), ctx.size(), static_cast<long long>(cfg.train.shards),
               static_cast<long long>(source.batches_per_epoch()), static_cast<long long>(cfg.train.epochs),
               device_name(device), cfg.train.mode.c_str(), cfg.train.precision.c_str(), cfg.train.out.c_str());
+        std::fflush(stdout);
 
         install_stop_handlers();
         TrainerEnv env;
