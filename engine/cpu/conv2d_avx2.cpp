@@ -10,6 +10,7 @@
 
 #ifdef CYTOCON_CONV_AVX2
 #include <immintrin.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cstring>
@@ -98,25 +99,19 @@ using ForwardTile = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, c
 constexpr ForwardTile kForwardTile[kMR + 1] = {nullptr,           forward_tile<1>, forward_tile<2>, forward_tile<3>,
                                                forward_tile<4>, forward_tile<5>, forward_tile<6>};
 
-// Forward with packed weights (pack_weights layout): threads split the output rows (n, i).
-void forward_packed(const ConvGeom& g, const float* x, const float* wp, float* y) {
-  const int64_t k = g.k, cin = g.cin, cout = g.cout, s = g.stride, oh = g.oh(), ow = g.ow(), kc = k * cin;
-  const int64_t nb = (cout + kNR - 1) / kNR, rs = g.w * cin, ps = s * cin;
-  const Mask tail(cout - (nb - 1) * kNR);
-#pragma omp parallel for schedule(static) collapse(2)
-  for (int64_t n = 0; n < g.n; ++n)
-    for (int64_t i = 0; i < oh; ++i) {
-      const float* xrow = x + (n * g.h + s * i) * rs;
-      float* yrow = y + (n * oh + i) * ow * cout;
-      for (int64_t ob = 0; ob < nb; ++ob) {
-        const int64_t valid = std::min<int64_t>(kNR, cout - ob * kNR);
-        const float* wb = wp + ob * k * kc * kNR;
-        for (int64_t j = 0; j < ow; j += kMR) {
-          const int mr = static_cast<int>(std::min<int64_t>(kMR, ow - j));
-          kForwardTile[mr](xrow + j * ps, rs, ps, k, kc, wb, yrow + j * cout + ob * kNR, cout, valid, tail);
-        }
-      }
+// One output row y_row[j, o], j < ow, all channels, from the input row x_row (kernel row p at
+// x_row + p·rs) and packed weights (pack_weights layout).
+void forward_row(const float* xrow, int64_t rs, int64_t ps, int64_t k, int64_t kc, int64_t ow, int64_t cout,
+                 const float* wp, float* yrow, const Mask& tail) {
+  const int64_t nb = (cout + kNR - 1) / kNR;
+  for (int64_t ob = 0; ob < nb; ++ob) {
+    const int64_t valid = std::min<int64_t>(kNR, cout - ob * kNR);
+    const float* wb = wp + ob * k * kc * kNR;
+    for (int64_t j = 0; j < ow; j += kMR) {
+      const int mr = static_cast<int>(std::min<int64_t>(kMR, ow - j));
+      kForwardTile[mr](xrow + j * ps, rs, ps, k, kc, wb, yrow + j * cout + ob * kNR, cout, valid, tail);
     }
+  }
 }
 
 // Weight-gradient tile of MR weight elements (input pointers xp[m], pixel stride ps) × 16 output
@@ -150,68 +145,90 @@ constexpr WeightTile kWeightTile[kMR + 1] = {nullptr,          weight_tile<1>, w
 }  // namespace
 
 void conv2d_forward(const ConvGeom& g, const float* x, const float* w, float* y) {
-  const int64_t kc = g.k * g.cin;
+  const int64_t k = g.k, cin = g.cin, cout = g.cout, s = g.stride, oh = g.oh(), ow = g.ow(), kc = k * cin;
   const std::vector<float> wp =
-      pack_weights(g.cout, g.k, kc, [&](int64_t o, int64_t p, int64_t e) { return w[(o * g.k + p) * kc + e]; });
-  forward_packed(g, x, wp.data(), y);
+      pack_weights(cout, k, kc, [&](int64_t o, int64_t p, int64_t e) { return w[(o * k + p) * kc + e]; });
+  const Mask tail(cout - (cout - 1) / kNR * kNR);
+#pragma omp parallel for schedule(static) collapse(2)
+  for (int64_t n = 0; n < g.n; ++n)
+    for (int64_t i = 0; i < oh; ++i)
+      forward_row(x + (n * g.h + s * i) * g.w * cin, g.w * cin, s * cin, k, kc, ow, cout, wp.data(),
+                  y + (n * oh + i) * ow * cout, tail);
 }
 
 // dx[h, x, c] = Σ_{p', q', o} dyp[h+p', x+q', o] · w[o, k-1-p', k-1-q', c], dyp = dy zero-padded by
-// k-1 on every side: a stride-1 forward convolution with Cin = Cout of the layer and vice versa.
+// k-1 on every side: a stride-1 forward row with Cin and Cout of the layer swapped. Each thread
+// copies the k padded dy rows of its dx row into a window buffer (zero rows outside dy).
 void conv2d_backward_data(const ConvGeom& g, const float* dy, const float* w, float* dx) {
-  const int64_t k = g.k, cin = g.cin, cout = g.cout, oh = g.oh(), ow = g.ow(), pad = k - 1;
+  const int64_t k = g.k, cin = g.cin, cout = g.cout, oh = g.oh(), ow = g.ow(), pad = k - 1, pw = ow + 2 * pad;
   const std::vector<float> wt = pack_weights(cin, k, k * cout, [&](int64_t c, int64_t p, int64_t e) {
     const int64_t q = e / cout, o = e % cout;
     return w[((o * k + (k - 1 - p)) * k + (k - 1 - q)) * cin + c];
   });
-  const ConvGeom gp{1, oh + 2 * pad, ow + 2 * pad, cout, cin, k, 1};
-  std::vector<float> dyp(static_cast<size_t>(gp.h * gp.w * cout), 0.f);  // borders stay zero
-  for (int64_t n = 0; n < g.n; ++n) {
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < oh; ++i)
-      std::memcpy(&dyp[((i + pad) * gp.w + pad) * cout], dy + (n * oh + i) * ow * cout,
-                  sizeof(float) * ow * cout);
-    forward_packed(gp, dyp.data(), wt.data(), dx + n * g.h * g.w * cin);
+  const Mask tail(cin - (cin - 1) / kNR * kNR);
+#pragma omp parallel
+  {
+    std::vector<float> win(static_cast<size_t>(k * pw * cout), 0.f);  // pad columns stay zero
+#pragma omp for schedule(static) collapse(2)
+    for (int64_t n = 0; n < g.n; ++n)
+      for (int64_t h = 0; h < g.h; ++h) {
+        for (int64_t p = 0; p < k; ++p) {
+          const int64_t i = h - pad + p;
+          float* dst = &win[(p * pw + pad) * cout];
+          if (i >= 0 && i < oh)
+            std::memcpy(dst, dy + (n * oh + i) * ow * cout, sizeof(float) * ow * cout);
+          else
+            std::memset(dst, 0, sizeof(float) * ow * cout);
+        }
+        forward_row(win.data(), pw * cout, cout, k, k * cout, g.w, cin, wt.data(), dx + (n * g.h + h) * g.w * cin,
+                    tail);
+      }
   }
 }
 
 // dw_t[o, e] = Σ_{n in shard t} Σ_i Σ_j dy[n,i,j,o] · x[n, s·i+p, s·j+q, c], e = (p·k + q)·Cin + c.
-// Tiles of kMR consecutive e × 16 channels are the independent outputs the threads split; every
-// thread walks the shard's rows and owns the same tiles at each row (static schedule).
+// The independent outputs are tiles of kMR consecutive e × 16 channels of one shard; a work unit
+// is one shard's group of tiles, walked row by row over the shard's samples (each tile's sum is
+// the same whichever unit or thread computes it). Several groups per shard only when there are
+// fewer shards than threads to keep busy; otherwise each unit reads only its own shard's data.
 void conv2d_backward_weight(const ConvGeom& g, const float* x, const float* dy, int shards, float* dw_partials) {
   const int64_t k = g.k, cin = g.cin, cout = g.cout, s = g.stride, oh = g.oh(), ow = g.ow();
   const int64_t kkc = k * k * cin, len = cout * kkc, ne = (kkc + kMR - 1) / kMR, nb = (cout + kNR - 1) / kNR;
   const int64_t tiles = ne * nb, rs = g.w * cin, ps = s * cin;
+  const int64_t groups = std::clamp<int64_t>((2 * omp_get_max_threads() + shards - 1) / shards, 1, tiles);
   const Mask tail(cout - (nb - 1) * kNR);
-  std::vector<float> tot(static_cast<size_t>(tiles * kMR * kNR));
-  for (int t = 0; t < shards; ++t) {
-    std::fill(tot.begin(), tot.end(), 0.f);
-    const int64_t n0 = t * g.n / shards, n1 = (t + 1) * g.n / shards;
 #pragma omp parallel
-    for (int64_t n = n0; n < n1; ++n)
-      for (int64_t i = 0; i < oh; ++i) {
-        const float* xrow = x + (n * g.h + s * i) * rs;
-        const float* dyrow = dy + (n * oh + i) * ow * cout;
-#pragma omp for schedule(static) nowait
-        for (int64_t tile = 0; tile < tiles; ++tile) {
-          const int64_t eb = tile / nb, ob = tile % nb, e0 = eb * kMR;
-          const int mr = static_cast<int>(std::min<int64_t>(kMR, kkc - e0));
-          const float* xp[kMR];
-          for (int m = 0; m < mr; ++m) {
-            const int64_t e = e0 + m, p = e / (k * cin), qc = e % (k * cin);
-            xp[m] = xrow + p * rs + qc;
+  {
+    std::vector<float> tot;
+#pragma omp for schedule(dynamic, 1) collapse(2)
+    for (int64_t t = 0; t < shards; ++t)
+      for (int64_t grp = 0; grp < groups; ++grp) {
+        const int64_t tile0 = grp * tiles / groups, tile1 = (grp + 1) * tiles / groups;
+        tot.assign(static_cast<size_t>((tile1 - tile0) * kMR * kNR), 0.f);
+        for (int64_t n = t * g.n / shards; n < (t + 1) * g.n / shards; ++n)
+          for (int64_t i = 0; i < oh; ++i) {
+            const float* xrow = x + (n * g.h + s * i) * rs;
+            const float* dyrow = dy + (n * oh + i) * ow * cout;
+            for (int64_t tile = tile0; tile < tile1; ++tile) {
+              const int64_t eb = tile / nb, ob = tile % nb, e0 = eb * kMR;
+              const int mr = static_cast<int>(std::min<int64_t>(kMR, kkc - e0));
+              const float* xp[kMR];
+              for (int m = 0; m < mr; ++m) {
+                const int64_t e = e0 + m, p = e / (k * cin), qc = e % (k * cin);
+                xp[m] = xrow + p * rs + qc;
+              }
+              kWeightTile[mr](xp, ps, dyrow + ob * kNR, cout, ow, cout - ob * kNR >= kNR, tail,
+                              &tot[(tile - tile0) * kMR * kNR]);
+            }
           }
-          kWeightTile[mr](xp, ps, dyrow + ob * kNR, cout, ow, cout - ob * kNR >= kNR, tail,
-                          &tot[tile * kMR * kNR]);
+        float* dw = dw_partials + t * len;
+        for (int64_t tile = tile0; tile < tile1; ++tile) {
+          const int64_t eb = tile / nb, ob = tile % nb;
+          for (int64_t m = 0; m < kMR && eb * kMR + m < kkc; ++m)
+            for (int64_t l = 0; l < kNR && ob * kNR + l < cout; ++l)
+              dw[(ob * kNR + l) * kkc + eb * kMR + m] = tot[((tile - tile0) * kMR + m) * kNR + l];
         }
       }
-    float* dw = dw_partials + t * len;
-    for (int64_t tile = 0; tile < tiles; ++tile) {
-      const int64_t eb = tile / nb, ob = tile % nb;
-      for (int64_t m = 0; m < kMR && eb * kMR + m < kkc; ++m)
-        for (int64_t l = 0; l < kNR && ob * kNR + l < cout; ++l)
-          dw[(ob * kNR + l) * kkc + eb * kMR + m] = tot[(tile * kMR + m) * kNR + l];
-    }
   }
 }
 
