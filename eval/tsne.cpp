@@ -13,6 +13,10 @@ namespace cytocon::eval {
 
 namespace {
 
+// Below this many points loops run on one thread: a fork/join per iteration costs more than the
+// work (and far more on a machine whose cores are busy).
+constexpr int64_t kParallelPoints = 1024;
+
 // ‖a − b‖² in float with 8 fixed lanes (vectorisable, same bits for any thread count).
 float squared_distance(const float* a, const float* b, int64_t d) {
   constexpr int L = 8;
@@ -163,7 +167,7 @@ double repulsion_all(const std::vector<double>& y, int64_t n, double theta, std:
   QuadTree tree(y, n);
   std::vector<double> z(n);
   if (rep) rep->assign(2 * n, 0.0);
-#pragma omp parallel
+#pragma omp parallel if (n >= kParallelPoints)
   {
     std::vector<int32_t> stack;
 #pragma omp for schedule(dynamic, 256)
@@ -226,7 +230,7 @@ SparseP tsne_affinities(const float* x, int64_t n, int64_t d, double perplexity)
   // Exact k nearest neighbours by (distance, index), rows in parallel.
   std::vector<int64_t> nn(n * k);
   std::vector<double> cond(n * k);
-#pragma omp parallel
+#pragma omp parallel if (n >= kParallelPoints)
   {
     std::vector<std::pair<float, int64_t>> cand(n - 1);
     std::vector<double> d2(k);
@@ -278,7 +282,7 @@ std::vector<double> tsne_pca_init(const float* x, int64_t n, int64_t d, uint64_t
   for (int64_t i = 0; i < n; ++i)
     for (int64_t a = 0; a < d; ++a) mean[a] += x[i * d + a];
   for (double& m : mean) m /= static_cast<double>(n);
-#pragma omp parallel for schedule(dynamic, 4)
+#pragma omp parallel for schedule(dynamic, 4) if (n * d > kParallelPoints * 16)
   for (int64_t a = 0; a < d; ++a)
     for (int64_t i = 0; i < n; ++i) {
       double xa = x[i * d + a] - mean[a];
@@ -322,7 +326,7 @@ std::vector<double> tsne_pca_init(const float* x, int64_t n, int64_t d, uint64_t
 double tsne_kl(const SparseP& p, const std::vector<double>& y, double theta) {
   const double z = repulsion_all(y, p.n, theta, nullptr);
   std::vector<double> row(p.n, 0.0);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (p.n >= kParallelPoints)
   for (int64_t i = 0; i < p.n; ++i)
     for (int64_t t = p.row[i]; t < p.row[i + 1]; ++t) {
       int64_t j = p.col[t];
@@ -343,7 +347,7 @@ std::vector<double> tsne_gradient(const SparseP& p, const std::vector<double>& y
   std::vector<double> rep;
   const double z = repulsion_all(y, p.n, theta, &rep);
   std::vector<double> g(2 * p.n);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (p.n >= kParallelPoints)
   for (int64_t i = 0; i < p.n; ++i) {
     double ax = 0, ay = 0;
     for (int64_t t = p.row[i]; t < p.row[i + 1]; ++t) {
