@@ -205,6 +205,12 @@ bool Context::launched() const { return s_->launched; }
 int Context::gpu() const { return s_->gpu; }
 const char* Context::backend_name() const { return s_->backend; }
 Comm& Context::comm() const { return *s_->comm; }
+Comm& Context::host_comm() const {
+#ifdef CYTOCON_HAVE_MPI
+  if (s_->mpi) return *s_->mpi;
+#endif
+  return single_process();
+}
 
 Shards Context::shards(int total, ReduceMode mode) const {
   return Shards::make(total, s_->rank, s_->size, s_->comm, mode);

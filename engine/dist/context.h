@@ -51,6 +51,8 @@ class Context {
   const char* backend_name() const;  // "single", "mpi" or "mpi+nccl"
   // Collectives over all ranks: MPI for host buffers, NCCL for device buffers when built in.
   Comm& comm() const;
+  // The MPI communicator alone (device buffers staged through the host), or the single process.
+  Comm& host_comm() const;
 
   // This rank's block of `total` micro-shards (engine/shards.h), with comm() attached.
   Shards shards(int total, ReduceMode mode = ReduceMode::deterministic) const;
