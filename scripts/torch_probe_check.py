@@ -5,11 +5,16 @@ Builds the tiny-preset network (5 blocks, 561 px) + projection head + classifier
 cytocon's parameter names, draws random weights (BN affine parameters and running statistics
 randomised too) and a random batch (N=4, labels with one repeated class and one unique one),
 writes both as safetensors (by hand: struct + json), runs `cytocon-probe` for the SupCon loss
-(with --step) and for cross-entropy, and compares loss, z/logits, every grad.<name>,
-state.<name> and next.<name> with the PyTorch float64 reference.
+(with --step) and for cross-entropy, each in float64 and float32 (--dtype), and compares loss,
+z/logits, every grad.<name>, state.<name> and next.<name> with the PyTorch float64 reference.
 
-Error measure per tensor: max|cytocon - torch| / max|torch| (normwise relative). Passes when
-every tensor is below --tol (default 1e-4).
+Error measure per tensor: max|cytocon - torch| / max|torch| (normwise relative).
+- float64 run: checks the math itself; every tensor must be within --tol64 (1e-9).
+- float32 run: reported against --tol (1e-4) beside the error PyTorch's own float32 pass makes on
+  the same tensor. It fails the check only beyond --gate32 (1e-2): a single ReLU whose input lies
+  within float32 round-off of 0 flips between float32 and float64 and moves the gradients of the
+  layers below it by up to ~1e-2 (seen with --seed 2: one flip in block 1 out of 1.2M
+  activations; PyTorch float32 hits such flips on other seeds). The float64 run is the exact test.
 
 Usage: /usr/bin/python3 scripts/torch_probe_check.py [--probe build/bin/cytocon-probe] [--keep DIR]
 Exit codes: 0 pass, 1 mismatch or error, 77 skipped (no PyTorch/numpy, or probe binary missing).
@@ -150,7 +155,9 @@ def lars_next(params, lr, eta=0.001, m=0.9, wd=1e-6):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--probe", default=os.environ.get("CYTOCON_PROBE", "build/bin/cytocon-probe"))
-    ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--tol", type=float, default=1e-4, help="float32 run: relative tolerance")
+    ap.add_argument("--gate32", type=float, default=1e-2, help="float32 run: relative error that fails the check")
+    ap.add_argument("--tol64", type=float, default=1e-9, help="float64 run: relative tolerance")
     ap.add_argument("--keep", help="directory to keep the files in (default: a temporary one)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -183,78 +190,95 @@ def main():
     write_safetensors(wpath, weights32, {"format": "torch_probe_check"})
     write_safetensors(bpath, {"x": x32.numpy(), "y": y.numpy()})
 
-    worst = {}
     ok = True
+    # worst[(dtype, kind)] = (cytocon error, PyTorch float32 error on the same tensor, tensor name)
+    worst = {}
+    above_tol = []
 
-    def compare(tag, got, ref):
-        nonlocal ok
-        ref = ref.detach().double().numpy()
+    def rel_err(got, ref):
+        ref = np.asarray(ref, dtype=np.float64)
         got = np.asarray(got, dtype=np.float64)
         if got.shape != ref.shape:
-            print(f"  {tag}: shape {got.shape} != {ref.shape}")
+            return float("inf")
+        return float(np.abs(got - ref).max() / max(np.abs(ref).max(), 1e-30))
+
+    def compare(dtype, tag, got, ref, ref32):
+        """float64 run: error <= tol64. float32 run: error <= tol, or <= 3x PyTorch's own float32 error."""
+        nonlocal ok
+        if got is None:
+            print(f"  [{dtype}] missing {tag}")
             ok = False
             return
-        scale = max(np.abs(ref).max(), 1e-30)
-        err = float(np.abs(got - ref).max() / scale)
-        kind = tag.split(".")[0]
-        if err > worst.get(kind, (0, ""))[0]:
-            worst[kind] = (err, tag)
-        if not err <= args.tol:
-            print(f"  MISMATCH {tag}: relative error {err:.3g}")
+        err, err32 = rel_err(got, ref), rel_err(ref32, ref)
+        key = (dtype, tag.split(".")[0])
+        if err > worst.get(key, (-1,))[0]:
+            worst[key] = (err, err32, tag)
+        if dtype == "f32" and not err <= args.tol:
+            above_tol.append(f"{tag} {err:.2g} (PyTorch f32 {err32:.2g})")
+        if not err <= (args.tol64 if dtype == "f64" else args.gate32):
+            print(f"  [{dtype}] MISMATCH {tag}: relative error {err:.3g} (PyTorch float32: {err32:.3g})")
             ok = False
 
-    for loss_kind in ("supcon", "ce"):
-        out = os.path.join(work, f"out_{loss_kind}.safetensors")
-        cmd = [args.probe, "--weights", wpath, "--batch", bpath, "--out", out, "--loss", loss_kind]
-        if loss_kind == "supcon":
-            cmd.append("--step")
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode != 0:
-            print(f"cytocon-probe failed ({r.returncode}): {' '.join(cmd)}\n{r.stdout}{r.stderr}")
-            return 1
-        got = read_safetensors(out)
-
-        ref = Net(classes).double()
-        ref.load_state_dict({k: torch.from_numpy(v).double() for k, v in weights32.items()}, strict=False)
+    def reference(loss_kind, dt):
+        """PyTorch forward/backward in training mode; returns name -> tensor (float64 numpy)."""
+        ref = Net(classes).to(dt)
+        ref.load_state_dict({k: torch.from_numpy(v).to(dt) for k, v in weights32.items()}, strict=False)
         ref.train()
-        h = ref.encoder(x32.double())
+        h = ref.encoder(x32.to(dt))
         if loss_kind == "supcon":
             outv = ref.projection(h)
             loss = supcon(outv, y)
-            trainable = [(k, p) for k, p in ref.named_parameters() if not k.startswith("classifier.")]
-            compare("z", got["z"], outv)
+            skip = "classifier."
         else:
             outv = ref.classifier(h)
             loss = F.cross_entropy(outv, y)
-            trainable = [(k, p) for k, p in ref.named_parameters() if not k.startswith("projection.")]
-            compare("logits", got["logits"], outv)
+            skip = "projection."
         loss.backward()
-        compare("loss", got["loss"].reshape(()), loss)
-        print(f"{loss_kind}: loss cytocon {float(got['loss'].reshape(())):.8f}  torch {loss.item():.8f}")
+        trainable = [(k, p) for k, p in ref.named_parameters() if not k.startswith(skip)]
+        res = {"loss": loss.detach().reshape(1), ("z" if loss_kind == "supcon" else "logits"): outv.detach()}
         for k, p in trainable:
-            if f"grad.{k}" not in got:
-                print(f"  missing grad.{k}")
-                ok = False
-                continue
-            compare(f"grad.{k}", got[f"grad.{k}"], p.grad)
-        extra = [k for k in got if k.startswith("grad.") and k[5:] not in dict(trainable)]
-        if extra:
-            print(f"  unexpected gradients: {extra}")
-            ok = False
+            res[f"grad.{k}"] = p.grad
         for k, b in ref.named_buffers():
-            if k.endswith("num_batches_tracked") or (loss_kind == "ce" and k.startswith("projection.")):
-                continue
-            compare(f"state.{k}", got[f"state.{k}"], b)
+            if not k.endswith("num_batches_tracked") and not k.startswith(skip):
+                res[f"state.{k}"] = b
         if loss_kind == "supcon":
             adapt = {k: not (".bn" in k or k.endswith(".bias")) for k, _ in trainable}
             nxt = lars_next({k: (p.detach(), p.grad, adapt[k]) for k, p in trainable}, lr)
-            for k, v in nxt.items():
-                compare(f"next.{k}", got[f"next.{k}"], v)
+            res.update({f"next.{k}": v for k, v in nxt.items()})
+        return {k: v.detach().double().numpy() for k, v in res.items()}
 
-    print("max relative error (max|cytocon-torch|/max|torch|) per kind:")
-    for kind, (err, tag) in sorted(worst.items()):
-        print(f"  {kind:7s} {err:.3e}  ({tag})")
-    print("PASS" if ok else f"FAIL (tolerance {args.tol:g})")
+    for loss_kind in ("supcon", "ce"):
+        ref64, ref32 = reference(loss_kind, torch.float64), reference(loss_kind, torch.float32)
+        for dtype in ("f64", "f32"):
+            out = os.path.join(work, f"out_{loss_kind}_{dtype}.safetensors")
+            cmd = [args.probe, "--weights", wpath, "--batch", bpath, "--out", out, "--loss", loss_kind,
+                   "--dtype", dtype]
+            if loss_kind == "supcon":
+                cmd.append("--step")
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode != 0:
+                print(f"cytocon-probe failed ({r.returncode}): {' '.join(cmd)}\n{r.stdout}{r.stderr}")
+                return 1
+            got = read_safetensors(out)
+            print(f"{loss_kind} [{dtype}]: loss cytocon {float(got['loss'].reshape(())):.10f}  "
+                  f"torch float64 {float(ref64['loss'][0]):.10f}")
+            for k in ref64:
+                compare(dtype, k, got.get(k), ref64[k], ref32[k])
+            extra = sorted(set(got) - set(ref64))
+            if extra:
+                print(f"  [{dtype}] unexpected outputs: {extra}")
+                ok = False
+
+    print("max relative error vs PyTorch float64, max|a-b|/max|b| per tensor, worst tensor per kind:")
+    print("  run  kind    cytocon    PyTorch-f32-on-same-tensor  tensor")
+    for (dtype, kind), (err, err32, tag) in sorted(worst.items()):
+        e32 = f"{err32:.3e}" if dtype == "f32" else "    -    "
+        print(f"  {dtype}  {kind:7s} {err:.3e}  {e32}                   {tag}")
+    if above_tol:
+        print(f"float32 tensors above {args.tol:g}: " + "; ".join(above_tol))
+    else:
+        print(f"float32: every tensor within {args.tol:g}")
+    print("PASS" if ok else f"FAIL (tolerances: f64 {args.tol64:g}, f32 {args.gate32:g})")
     if not args.keep:
         for f in os.listdir(work):
             os.remove(os.path.join(work, f))

@@ -4,7 +4,7 @@
 //
 //   cytocon-probe --weights W.safetensors --batch X.safetensors --out O.safetensors
 //                 [--loss supcon|ce] [--device cpu|cuda] [--step] [--lr LR] [--tau T]
-//                 [--random-seed K] [--classes C]
+//                 [--random-seed K] [--classes C] [--dtype f32|f64]
 //
 // Batch file: x float32 [N,1,S,S] (NCHW, PyTorch layout) and y integer [N] (int32 or int64).
 // The preset follows from S (1129: paper, 561: tiny; anything else is rejected).
@@ -16,6 +16,8 @@
 // parameter; state.<name> the BN running statistics after the pass; with --step, next.<name>
 // the weights after one LARS step (η = 0.001, m = 0.9, wd = 1e-6, lr = --lr, default
 // 0.01·N/128, zero initial velocity). Tensors in PyTorch layout.
+// --dtype f64 runs the whole pass in float64 (CPU only): a check of the math free of float32
+// round-off; outputs are then float64 too.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -32,7 +34,7 @@ using namespace cytocon;
 namespace {
 
 struct Args {
-  std::string weights, batch, out, loss = "supcon", device = "cpu";
+  std::string weights, batch, out, loss = "supcon", device = "cpu", dtype = "f32";
   bool step = false;
   double lr = -1, tau = 0.07;
   uint64_t seed = 0;
@@ -66,6 +68,8 @@ int run(const Args& a) {
   models::NetworkConfig cfg;
   cfg.preset = preset_for_size(x.dim(2), a.batch);
   cfg.projection = a.loss == "supcon";
+  cfg.dtype = a.dtype == "f64" ? DType::f64 : DType::f32;
+  check(cfg.dtype == DType::f32 || dev == Device::cpu, "--dtype f64 runs on the cpu only");
   if (a.loss == "ce") {
     int c = a.classes;
     if (!a.weights.empty()) {
@@ -88,7 +92,7 @@ int run(const Args& a) {
     models::load_weights(net, a.weights);
   net.to(dev);
 
-  const Tensor xd = io::channels_last(x).to(dev);  // NCHW → NHWC
+  const Tensor xd = io::channels_last(x).to(cfg.dtype).to(dev);  // NCHW → NHWC
   const Tensor yd = y.to(dev);
   const Shards sh;  // one process, one micro-shard
   Tape tape;
@@ -118,7 +122,7 @@ int run(const Args& a) {
     for (const auto& p : params) o.push_back({"next." + p.name, io::pytorch_layout(p.value.to(Device::cpu))});
   }
   io::write_safetensors(a.out, o,
-                        {{"preset", cfg.preset}, {"loss", a.loss}, {"device", a.device},
+                        {{"preset", cfg.preset}, {"loss", a.loss}, {"device", a.device}, {"dtype", a.dtype},
                          {"weights", a.weights.empty() ? "random seed " + std::to_string(a.seed) : a.weights}});
   std::printf("{\"loss\": %.9g, \"n\": %lld, \"preset\": \"%s\", \"out\": \"%s\"}\n",
               loss.to(Device::cpu).to(DType::f64).data<double>()[0], static_cast<long long>(n), cfg.preset.c_str(),
@@ -140,6 +144,7 @@ int main(int argc, char** argv) {
   app.add_option("--lr", a.lr, "LARS learning rate for --step (default 0.01*N/128)");
   app.add_option("--tau", a.tau, "SupCon temperature (default 0.07)");
   app.add_option("--random-seed", a.seed, "seed of the random initialisation when --weights is absent");
+  app.add_option("--dtype", a.dtype, "f32 (default) | f64 (cpu only)")->check(CLI::IsMember({"f32", "f64"}));
   app.add_option("--classes", a.classes, "classes for --loss ce without --weights (default max(y)+1)");
   CLI11_PARSE(app, argc, argv);
   try {
