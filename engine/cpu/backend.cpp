@@ -484,6 +484,10 @@ class CpuBackend final : public Backend {
   }
 };
 
+// Installed during static initialisation (single-threaded, before any loader thread exists) and
+// again, idempotently, on first use of the backend.
+const bool kCachingAllocatorInstalled = (cpu::install_caching_allocator(), true);
+
 }  // namespace
 
 Backend& cpu_backend() {
