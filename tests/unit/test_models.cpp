@@ -3,10 +3,12 @@
 
 #include <cmath>
 #include <cstdio>
+#include <omp.h>
 #include <unistd.h>
 
 #include "common/gradcheck.h"
 #include "engine/io/safetensors.h"
+#include "engine/ops.h"
 #include "engine/rng.h"
 #include "engine/tape.h"
 #include "models/model.h"
@@ -260,4 +262,32 @@ TEST(Weights, RoundTripInPyTorchLayout) {
   e = error_of([&] { load_weights(paper, path); });
   EXPECT_NE(e.find("encoder.block6"), std::string::npos) << e;
   std::remove(path.c_str());
+}
+
+TEST(Network, TrainingPassIsBitwiseIdenticalForAnyThreadCount) {
+  // DESIGN.md "Determinism": loss, every gradient and the running statistics of a whole
+  // training-mode pass (encoder + projection + SupCon, classifier + CE) do not depend on the
+  // number of OpenMP threads.
+  const Tensor x = test::random_tensor({2, 561, 561, 1}, 21, DType::f32, 0.0, 1.0);
+  const Tensor y = Tensor::from_vector<int32_t>({1, 1}, {2});
+  auto pass = [&](int threads) {
+    omp_set_num_threads(threads);
+    Network net({"tiny", true, 2, DType::f32});
+    net.init(5);
+    const Shards sh;
+    Tape tape;
+    Tensor h = net.encode(x, true, sh);
+    Tensor loss = ops::add(ops::supcon_loss(net.project(h, true, sh), y, 0.07), ops::cross_entropy(net.classify(h, sh), y, sh));
+    tape.backward(loss);
+    std::vector<std::vector<float>> out{loss.to_vector<float>()};
+    for (const auto& p : net.params()) out.push_back(p.value.grad().to_vector<float>());
+    for (const auto& b : net.buffers()) out.push_back(b.value.to_vector<float>());
+    return out;
+  };
+  const int saved = omp_get_max_threads();
+  const auto one = pass(1), two = pass(2), three = pass(3);
+  omp_set_num_threads(saved);
+  EXPECT_TRUE(one == two);
+  EXPECT_TRUE(one == three);
+  EXPECT_TRUE(std::isfinite(one[0][0]));
 }
