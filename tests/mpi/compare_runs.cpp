@@ -1,11 +1,18 @@
-// compare_runs REFERENCE OTHER...: passes when every OTHER run file is byte-identical to
-// REFERENCE; otherwise names the first differing entry and element.
+// compare_runs [--rtol R] REFERENCE OTHER...: passes when every OTHER run file is byte-identical
+// to REFERENCE (or, with --rtol, every value within R·(|ref| + max|entry|·1e-3)); otherwise names
+// the first differing entry and element.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "mpi/run_file.h"
 
 using namespace cytocon;
+
+static double g_rtol = 0;  // 0: bitwise
 
 static bool same(const test::RunFile& a, const test::RunFile& b, const char* an, const char* bn) {
   if (a.entries.size() != b.entries.size()) {
@@ -20,11 +27,18 @@ static bool same(const test::RunFile& a, const test::RunFile& b, const char* an,
       return false;
     }
     size_t n = x.bytes.size() / sizeof(float);
+    auto at = [](const std::vector<char>& b, size_t i) {
+      float f;
+      std::memcpy(&f, b.data() + i * sizeof(float), sizeof f);
+      return f;
+    };
+    double scale = 0;
+    for (size_t i = 0; i < n; ++i) scale = std::max(scale, std::fabs(double(at(x.bytes, i))));
     for (size_t i = 0; i < n; ++i) {
-      float u, v;
-      std::memcpy(&u, x.bytes.data() + i * sizeof(float), sizeof u);
-      std::memcpy(&v, y.bytes.data() + i * sizeof(float), sizeof v);
-      if (std::memcmp(&u, &v, sizeof u) != 0) {
+      float u = at(x.bytes, i), v = at(y.bytes, i);
+      bool differ = g_rtol > 0 ? !(std::fabs(double(u) - v) <= g_rtol * (std::fabs(double(u)) + 1e-3 * scale))
+                               : std::memcmp(&u, &v, sizeof u) != 0;
+      if (differ) {
         std::printf("%s differs from %s: %s[%zu] = %.9g vs %.9g\n", bn, an, x.name.c_str(), i, u, v);
         return false;
       }
@@ -34,8 +48,13 @@ static bool same(const test::RunFile& a, const test::RunFile& b, const char* an,
 }
 
 int main(int argc, char** argv) {
+  if (argc > 2 && std::string(argv[1]) == "--rtol") {
+    g_rtol = std::atof(argv[2]);
+    argv += 2;
+    argc -= 2;
+  }
   if (argc < 3) {
-    std::fprintf(stderr, "usage: compare_runs REFERENCE OTHER...\n");
+    std::fprintf(stderr, "usage: compare_runs [--rtol R] REFERENCE OTHER...\n");
     return 2;
   }
   try {
@@ -43,7 +62,9 @@ int main(int argc, char** argv) {
     bool ok = true;
     for (int i = 2; i < argc; ++i) {
       bool s = same(ref, test::RunFile::read(argv[i]), argv[1], argv[i]);
-      if (s) std::printf("%s: bit-identical to %s (%zu entries)\n", argv[i], argv[1], ref.entries.size());
+      if (s)
+        std::printf("%s: %s %s (%zu entries)\n", argv[i], g_rtol > 0 ? "within tolerance of" : "bit-identical to",
+                    argv[1], ref.entries.size());
       ok = ok && s;
     }
     return ok ? 0 : 1;

@@ -1,7 +1,7 @@
 // A few data-parallel training steps of the tiny preset (561 px, 5 blocks) on random data, as
 // cytocon-train runs them; rank 0 writes the losses and the final parameters and BN statistics
 // to OUT. Run with 1, 2 and 4 ranks, the files must be byte-identical (compare_runs).
-//   mpi_train_tiny supcon|ce OUT [steps]
+//   mpi_train_tiny supcon|ce OUT [steps] [deterministic|fast]
 // Global batch 8 in 8 micro-shards; the inputs and labels of global sample i at step s are
 // Philox draws keyed by (s, i), so each rank makes exactly its own share of the same batch.
 #include <chrono>
@@ -88,11 +88,13 @@ int main(int argc, char** argv) {
   const std::string stage = argc > 2 ? argv[1] : "";
   const std::string out = argc > 2 ? argv[2] : "";
   const int steps = argc > 3 ? std::atoi(argv[3]) : 2;
+  const std::string mode = argc > 4 ? argv[4] : "deterministic";
   return dist::run(argc, argv, [&](dist::Context& ctx) {
-    check((stage == "supcon" || stage == "ce") && steps > 0,
-          "usage: mpi_train_tiny supcon|ce OUT [steps > 0]");
+    check((stage == "supcon" || stage == "ce") && steps > 0 && (mode == "deterministic" || mode == "fast"),
+          "usage: mpi_train_tiny supcon|ce OUT [steps > 0] [deterministic|fast]");
     CountingComm comm(ctx.comm());
-    Shards sh = Shards::make(kShards, ctx.rank(), ctx.size(), &comm);
+    Shards sh = Shards::make(kShards, ctx.rank(), ctx.size(), &comm,
+                             mode == "fast" ? ReduceMode::fast : ReduceMode::deterministic);
     models::NetworkConfig nc;
     nc.preset = "tiny";
     nc.projection = stage == "supcon";
