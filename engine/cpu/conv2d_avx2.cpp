@@ -21,6 +21,9 @@ namespace {
 
 constexpr int kMR = 6;    // pixels (forward) or weight elements (weight gradient) per tile
 constexpr int kNR = 16;   // output channels per tile: two 8-float vectors
+// The weight gradient sums blocks of whole output rows of at least this many pixels in registers
+// (one row on the large layers), then adds the block sums in order.
+constexpr int64_t kMinBlockPixels = 64;
 
 // Lane masks selecting the first `valid` of 16 channels (the last, partial channel block).
 struct Mask {
@@ -115,19 +118,22 @@ void forward_row(const float* xrow, int64_t rs, int64_t ps, int64_t k, int64_t k
 }
 
 // Weight-gradient tile of MR weight elements (input pointers xp[m], pixel stride ps) × 16 output
-// channels over one output row of ow pixels: a register sum in pixel order, then added to
-// tot[m·16 + 0..15].
+// channels over a block of `rows` output rows of ow pixels (input rows xstep apart, dy rows dystep
+// apart): a register sum in pixel order, then added to tot[m·16 + 0..15].
 template <int MR>
-void weight_tile(const float* const* xp, int64_t ps, const float* dyr, int64_t cout, int64_t ow, bool full,
-                 const Mask& mask, float* tot) {
+void weight_tile(const float* const* xp, int64_t ps, const float* dyr, int64_t cout, int64_t ow, int64_t rows,
+                 int64_t xstep, int64_t dystep, bool full, const Mask& mask, float* tot) {
   CYTOCON_TILE_ZERO
-  for (int64_t j = 0; j < ow; ++j) {
-    const float* d = dyr + j * cout;
-    const __m256 v0 = full ? _mm256_loadu_ps(d) : _mm256_maskload_ps(d, mask.lo);
-    const __m256 v1 = full ? _mm256_loadu_ps(d + 8) : _mm256_maskload_ps(d + 8, mask.hi);
-#define CYTOCON_STEP(m) CYTOCON_FMA_ROW(m, xp[m] + j * ps)
-    CYTOCON_TILE_ROWS(CYTOCON_STEP)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t xo = r * xstep;
+    for (int64_t j = 0; j < ow; ++j) {
+      const float* d = dyr + r * dystep + j * cout;
+      const __m256 v0 = full ? _mm256_loadu_ps(d) : _mm256_maskload_ps(d, mask.lo);
+      const __m256 v1 = full ? _mm256_loadu_ps(d + 8) : _mm256_maskload_ps(d + 8, mask.hi);
+#define CYTOCON_STEP(m) CYTOCON_FMA_ROW(m, xp[m] + xo + j * ps)
+      CYTOCON_TILE_ROWS(CYTOCON_STEP)
 #undef CYTOCON_STEP
+    }
   }
 #define CYTOCON_ADD(m)                                                                                  \
   if (MR > (m)) {                                                                                       \
@@ -138,7 +144,8 @@ void weight_tile(const float* const* xp, int64_t ps, const float* dyr, int64_t c
 #undef CYTOCON_ADD
 }
 
-using WeightTile = void (*)(const float* const*, int64_t, const float*, int64_t, int64_t, bool, const Mask&, float*);
+using WeightTile = void (*)(const float* const*, int64_t, const float*, int64_t, int64_t, int64_t, int64_t, int64_t,
+                           bool, const Mask&, float*);
 constexpr WeightTile kWeightTile[kMR + 1] = {nullptr,          weight_tile<1>, weight_tile<2>, weight_tile<3>,
                                              weight_tile<4>, weight_tile<5>, weight_tile<6>};
 
@@ -186,7 +193,8 @@ void conv2d_backward_data(const ConvGeom& g, const float* dy, const float* w, fl
   }
 }
 
-// dw_t[o, e] = Σ_{n in shard t} Σ_i Σ_j dy[n,i,j,o] · x[n, s·i+p, s·j+q, c], e = (p·k + q)·Cin + c.
+// dw_t[o, e] = Σ_{n in shard t} Σ_i Σ_j dy[n,i,j,o] · x[n, s·i+p, s·j+q, c], e = (p·k + q)·Cin + c,
+// summed per sample over blocks of rb output rows in registers, the block sums added in order.
 // The independent outputs are tiles of kMR consecutive e × 16 channels of one shard; a work unit
 // is one shard's group of tiles, walked row by row over the shard's samples (each tile's sum is
 // the same whichever unit or thread computes it). Several groups per shard only when there are
@@ -197,6 +205,9 @@ void conv2d_backward_weight(const ConvGeom& g, const float* x, const float* dy, 
   const int64_t tiles = ne * nb, rs = g.w * cin, ps = s * cin;
   const int64_t groups = std::clamp<int64_t>((2 * omp_get_max_threads() + shards - 1) / shards, 1, tiles);
   const Mask tail(cout - (nb - 1) * kNR);
+  const int64_t rb = (kMinBlockPixels + ow - 1) / ow;   // rows per register sum: a function of the shape only
+  std::vector<int64_t> off(static_cast<size_t>(kkc));  // x offset of element e: kernel row p, then q·Cin + c
+  for (int64_t e = 0; e < kkc; ++e) off[e] = e / (k * cin) * rs + e % (k * cin);
 #pragma omp parallel
   {
     std::vector<float> tot;
@@ -206,18 +217,16 @@ void conv2d_backward_weight(const ConvGeom& g, const float* x, const float* dy, 
         const int64_t tile0 = grp * tiles / groups, tile1 = (grp + 1) * tiles / groups;
         tot.assign(static_cast<size_t>((tile1 - tile0) * kMR * kNR), 0.f);
         for (int64_t n = t * g.n / shards; n < (t + 1) * g.n / shards; ++n)
-          for (int64_t i = 0; i < oh; ++i) {
+          for (int64_t i = 0; i < oh; i += rb) {
+            const int64_t rows = std::min(rb, oh - i);
             const float* xrow = x + (n * g.h + s * i) * rs;
             const float* dyrow = dy + (n * oh + i) * ow * cout;
             for (int64_t tile = tile0; tile < tile1; ++tile) {
               const int64_t eb = tile / nb, ob = tile % nb, e0 = eb * kMR;
               const int mr = static_cast<int>(std::min<int64_t>(kMR, kkc - e0));
               const float* xp[kMR];
-              for (int m = 0; m < mr; ++m) {
-                const int64_t e = e0 + m, p = e / (k * cin), qc = e % (k * cin);
-                xp[m] = xrow + p * rs + qc;
-              }
-              kWeightTile[mr](xp, ps, dyrow + ob * kNR, cout, ow, cout - ob * kNR >= kNR, tail,
+              for (int m = 0; m < mr; ++m) xp[m] = xrow + off[e0 + m];
+              kWeightTile[mr](xp, ps, dyrow + ob * kNR, cout, ow, rows, s * rs, ow * cout, cout - ob * kNR >= kNR, tail,
                               &tot[(tile - tile0) * kMR * kNR]);
             }
           }

@@ -24,6 +24,9 @@ Device setup(Options& o);
 Shards make_shards(const Options& o);
 void synchronize(Device d);
 double now_s();
+// CPU seconds used by the whole process (all threads): on a shared machine, a figure that other
+// processes' load does not inflate as much as wall time.
+double cpu_now_s();
 // Peak memory in bytes: the CPU process's peak RSS, or the CUDA allocator's peak since the last reset.
 double peak_memory_bytes(Device d);
 void reset_peak_memory(Device d);
