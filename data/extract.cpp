@@ -53,16 +53,10 @@ void apply_intensity(float* x, int64_t n, const AugmentParams& a) {
     for (int64_t i = 0; i < n; ++i) x[i] = std::clamp(al * x[i] + be, 0.0f, 1.0f);
     return;
   }
-  constexpr int K = 4096;  // x^γ by linear interpolation in a table of K+1 exact values
-  float lut[K + 2];
-  for (int k = 0; k <= K; ++k) lut[k] = static_cast<float>(std::pow(k / double(K), double(a.gamma)));
-  lut[K + 1] = lut[K];
+  const float g = a.gamma;
   for (int64_t i = 0; i < n; ++i) {
-    const float v = std::clamp(x[i], 0.0f, 1.0f) * K;
-    const int k = static_cast<int>(v);
-    const float f = v - static_cast<float>(k);
-    const float p = lut[k] + f * (lut[k + 1] - lut[k]);
-    x[i] = std::clamp(al * p + be, 0.0f, 1.0f);
+    const float v = std::min(std::max(x[i], 0.0f), 1.0f);
+    x[i] = std::min(std::max(al * pow01(v, g) + be, 0.0f), 1.0f);
   }
 }
 
@@ -80,18 +74,19 @@ void apply_filter(float* x, int S, const AugmentParams& a, std::vector<float>& t
   const std::vector<float> w = gaussian_taps(a.sigma);
   const int r = static_cast<int>(w.size() / 2);
   tmp.resize(static_cast<size_t>(S) * S);
-  // Horizontal pass x → tmp (edge pixels replicated).
+  // Horizontal pass x → tmp, on a copy of each row padded with replicated edge pixels.
+  std::vector<float> pad(S + 2 * r);
   for (int i = 0; i < S; ++i) {
     const float* row = x + static_cast<int64_t>(i) * S;
     float* out = tmp.data() + static_cast<int64_t>(i) * S;
-    for (int j = 0; j < S; ++j) {
-      float acc = 0;
-      if (j >= r && j + r < S) {
-        for (int k = -r; k <= r; ++k) acc += w[k + r] * row[j + k];
-      } else {
-        for (int k = -r; k <= r; ++k) acc += w[k + r] * row[std::clamp(j + k, 0, S - 1)];
-      }
-      out[j] = acc;
+    std::fill(pad.begin(), pad.begin() + r, row[0]);
+    std::copy(row, row + S, pad.begin() + r);
+    std::fill(pad.begin() + r + S, pad.end(), row[S - 1]);
+    std::fill(out, out + S, 0.0f);
+    for (int k = 0; k <= 2 * r; ++k) {
+      const float wk = w[k];
+      const float* src = pad.data() + k;
+      for (int j = 0; j < S; ++j) out[j] += wk * src[j];
     }
   }
   // Vertical pass tmp → G(x), combined with x: blur x ← G(x); sharpen x ← x + δ(x − G(x)).
@@ -125,21 +120,23 @@ void extract_patch(const Dataset& ds, const SampleRef& s, const AugmentParams& a
   img.read_region(t.level, b.x0, b.y0, b.w, b.h, scratch.region.data(), cfg.background);
   // Bilinear resampling in region-relative coordinates (small numbers: float is exact enough).
   const float* R = scratch.region.data();
-  const int64_t W = b.w;
+  check(b.w * b.h < (int64_t(1) << 31), "patch footprint too large");
+  const int Wi = static_cast<int>(b.w);
   const float axx = static_cast<float>(t.axx), ayx = static_cast<float>(t.ayx);
+  // The footprint's one-pixel margin keeps every tap inside the region: x, y ≥ 0 and
+  // ⌊x⌋ ≤ w − 2, ⌊y⌋ ≤ h − 2 (so truncation is floor).
   for (int i = 0; i < S; ++i) {
     const float rx = static_cast<float>(t.ox - b.x0 + t.axy * i);
     const float ry = static_cast<float>(t.oy - b.y0 + t.ayy * i);
     float* o = out + static_cast<int64_t>(i) * S;
     for (int j = 0; j < S; ++j) {
       const float x = rx + axx * static_cast<float>(j), y = ry + ayx * static_cast<float>(j);
-      const float fx = std::floor(x), fy = std::floor(y);
-      const int64_t xi = std::clamp<int64_t>(static_cast<int64_t>(fx), 0, b.w - 2);
-      const int64_t yi = std::clamp<int64_t>(static_cast<int64_t>(fy), 0, b.h - 2);
-      const float tx = x - fx, ty = y - fy;
-      const float* p = R + yi * W + xi;
-      const float top = p[0] + tx * (p[1] - p[0]);
-      const float bot = p[W] + tx * (p[W + 1] - p[W]);
+      const int xi = std::min(static_cast<int>(x), static_cast<int>(b.w) - 2);
+      const int yi = std::min(static_cast<int>(y), static_cast<int>(b.h) - 2);
+      const float tx = x - static_cast<float>(xi), ty = y - static_cast<float>(yi);
+      const int k = yi * Wi + xi;  // int offsets let the compiler use vector gathers
+      const float top = R[k] + tx * (R[k + 1] - R[k]);
+      const float bot = R[k + Wi] + tx * (R[k + Wi + 1] - R[k + Wi]);
       o[j] = top + ty * (bot - top);
     }
   }

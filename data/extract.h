@@ -39,7 +39,7 @@ struct Box {
 };
 Box footprint(const PatchTransform& t, int S);
 
-// α x^γ + β then clamp to [0, 1], in place (a 4096-interval table for x^γ; exact at γ = 1).
+// α x^γ + β then clamp to [0, 1], in place (x^γ by pow01; γ = 1 skips the power).
 void apply_intensity(float* x, int64_t n, const AugmentParams& a);
 // Separable Gaussian (radius ⌈3σ⌉, edge pixels replicated) on an S×S image, in place:
 // blur x ← G_σ(x); sharpen x ← clamp(x + δ(x − G_σ(x))). `tmp` is resized as needed.

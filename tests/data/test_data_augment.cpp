@@ -139,3 +139,19 @@ TEST(Augment, GaussianTaps) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Augment, Pow01MatchesStdPow) {
+  for (float g : {0.8f, 0.9f, 1.0f, 1.1f, 1.25f}) {
+    double worst = 0;
+    for (int i = 0; i <= 100000; ++i) {
+      const float x = i / 100000.0f;
+      worst = std::max(worst, std::abs(double(pow01(x, g)) - std::pow(double(x), double(g))));
+    }
+    EXPECT_LT(worst, 3e-6) << "gamma " << g;
+  }
+  EXPECT_LT(pow01(0.0f, 1.2f), 1e-30f);
+}
+
+}  // namespace

@@ -1,5 +1,6 @@
 #include "annotate.h"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -49,10 +50,11 @@ std::string annotations_geojson(const Ribbon& r, const BrainStyle& brain) {
   // Area polygons: pial arc of the segment, then the white-matter border back.
   const size_t A = r.order.size();
   for (size_t k = 0; k < A; ++k) {
-    const double a = r.start + r.c[k], b = r.start + r.c[k + 1];
+    const size_t a = std::lower_bound(r.vis.begin(), r.vis.end(), r.c[k]) - r.vis.begin();
+    const size_t b = std::lower_bound(r.vis.begin(), r.vis.end(), r.c[k + 1]) - r.vis.begin();
     json ring = json::array();
     std::vector<size_t> idx;
-    for (double s = a; s < b; s += 2.0) idx.push_back(std::min(n - 1, static_cast<size_t>(s)));
+    for (size_t i = a; i < b; i += 2) idx.push_back(i);
     for (size_t i : idx) ring.push_back(xy(r.x[i], r.y[i]));
     for (auto it = idx.rbegin(); it != idx.rend(); ++it)
       ring.push_back(xy(r.x[*it] + r.T[*it] * r.nx[*it], r.y[*it] + r.T[*it] * r.ny[*it]));

@@ -135,7 +135,8 @@ std::vector<Vessel> make_vessels(const Ctx& c) {
   // Penetrating cortical vessels: ~0.8 per mm of ribbon, from the pial surface along the normal.
   const int np = static_cast<int>(c.r.span * um / 1000.0 * 0.8);
   for (int i = 0; i < np; ++i) {
-    const size_t s = std::min(c.r.x.size() - 1, static_cast<size_t>(c.r.start + U(0, 1) * c.r.span));
+    const float target = U(0, 1) * static_cast<float>(c.r.span);  // uniform in visible arc length
+    const size_t s = std::min<size_t>(c.r.x.size() - 1, std::lower_bound(c.r.vis.begin(), c.r.vis.end(), target) - c.r.vis.begin());
     const float len = U(0.2f, 1.0f) * c.T[s], ang = U(-0.2f, 0.2f);
     const float dx = c.r.nx[s] * std::cos(ang) - c.r.ny[s] * std::sin(ang);
     const float dy = c.r.nx[s] * std::sin(ang) + c.r.ny[s] * std::cos(ang);

@@ -91,7 +91,8 @@ ProfileLut make_lut(const AreaProfile& a, const BrainStyle& b, double um) {
 }
 
 void Ribbon::areas_at(double s, int& a, int& b, float& w) const {
-  const double v = std::clamp(s - start, 0.0, span);
+  const size_t i = static_cast<size_t>(std::clamp<double>(std::lround(s), 0.0, double(vis.size() - 1)));
+  const double v = std::clamp<double>(vis[i], 0.0, span);
   size_t k = std::upper_bound(c.begin(), c.end(), v) - c.begin() - 1;
   k = std::min(k, order.size() - 1);
   a = b = order[k];
@@ -190,7 +191,6 @@ Ribbon make_ribbon(const SectionSpec& spec, const BrainStyle& brain) {
   const size_t n = r.x.size();
   r.nx.resize(n);
   r.ny.resize(n);
-  double umin = r.length, umax = 0;
   for (size_t i = 0; i < n; ++i) {  // φ increases clockwise on screen (y down): inward = right turn
     const size_t ip = std::min(i + 1, n - 1), im = i > 0 ? i - 1 : 0;
     double tx = r.x[ip] - r.x[im], ty = r.y[ip] - r.y[im];
@@ -198,12 +198,19 @@ Ribbon make_ribbon(const SectionSpec& spec, const BrainStyle& brain) {
     tx /= l, ty /= l;
     r.nx[i] = static_cast<float>(-ty);
     r.ny[i] = static_cast<float>(tx);
-    if (r.x[i] >= 0 && r.y[i] >= 0 && r.x[i] < W && r.y[i] < H) umin = std::min(umin, r.u[i]), umax = std::max(umax, r.u[i]);
   }
   // Areas along the visible ribbon, in the fixed order, lengths ∝ per-brain weights ± 15 %.
   const int A = static_cast<int>(brain.areas.size());
-  r.start = umin;
-  r.span = std::max(1.0, umax - umin);
+  // Visible arc length: vertices whose mid-depth point lies inside the image (with a margin).
+  r.vis.resize(n);
+  double seen = 0;
+  const double mg = 0.03 * m;
+  for (size_t i = 0; i < n; ++i) {
+    r.vis[i] = static_cast<float>(seen);
+    const double x = r.x[i] + 0.5 * mean_t * r.nx[i], y = r.y[i] + 0.5 * mean_t * r.ny[i];
+    if (x >= mg && y >= mg && x < W - mg && y < H - mg) seen += 1;
+  }
+  r.span = std::max(1.0, seen);
   r.c.push_back(0);
   double total = 0;
   std::vector<double> wt(A);

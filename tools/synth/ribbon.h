@@ -38,10 +38,12 @@ struct Ribbon {
   std::vector<float> x, y, nx, ny;  // pial vertices (≈1 px apart) and inward unit normals
   std::vector<double> u;            // arc length (px) at each vertex
   double length = 0;                // polyline length (px)
-  // Areas along the visible ribbon: area k occupies arc [start + c[k], start + c[k+1]).
+  // Areas along the visible ribbon: area k occupies visible arc length [c[k], c[k+1]), where the
+  // visible arc length vis[i] counts the vertices before i whose mid-depth point is in the image.
   std::vector<int> order;           // area ids in ribbon order
   std::vector<double> c;            // cumulative boundaries, c[0] = 0, c.back() = length
-  double start = 0, span = 0;        // the arc length range of the pial surface inside the image
+  std::vector<float> vis;
+  double span = 0;                  // total visible arc length
   double blend_px = 0;              // half-width of the transition at area borders
   // Coarse field: node (gx, gy) at pixel (gx·step, gy·step) stores its nearest pial vertex.
   int step = 4;

@@ -1,0 +1,82 @@
+// cytocon-databench: CPU patch extraction + augmentation throughput (DESIGN.md "Performance"):
+// patches/s on one core (extract_patch in a loop) and through the Loader with N threads, on a
+// dataset directory (e.g. one written by cytocon-synth at 2 µm/px for the paper's 1129 px).
+// Prints one JSON line per measurement.
+#include <CLI/CLI.hpp>
+#include <time.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "data/extract.h"
+#include "data/loader.h"
+
+int main(int argc, char** argv) {
+  using namespace cytocon::data;
+  CLI::App app{"cytocon-databench: CPU patch extraction and augmentation throughput"};
+  std::string dir;
+  int patch = 1129, n = 200, threads = 2, warmup = 20;
+  double um = 2.0;
+  bool augment = true;
+  app.add_option("--data", dir, "dataset directory")->required();
+  app.add_option("--patch", patch, "patch size S (px)");
+  app.add_option("--um-per-px", um, "patch resolution");
+  app.add_option("--n", n, "patches to time");
+  app.add_option("--warmup", warmup, "patches extracted before timing (fills the tile cache)");
+  app.add_option("--threads", threads, "loader threads for the multi-core figure (0: skip)");
+  app.add_flag("!--no-augment", augment, "extract without augmentation");
+  CLI11_PARSE(app, argc, argv);
+  auto ds = Dataset::open(dir, DatasetOptions{});
+  const ExtractConfig cfg{patch, um, 1.0f};
+  Sampler sampler(ds, {Split::train, std::max<int64_t>(1, (n + warmup) / std::max(1, ds->num_classes()) + 1), 1});
+  const auto refs = sampler.range(0, 0, std::min<int64_t>(sampler.size(), n + warmup));
+  std::vector<float> out(static_cast<size_t>(patch) * patch);
+  ExtractScratch scratch;
+  auto run = [&](size_t a, size_t b) {
+    for (size_t k = a; k < b; ++k) {
+      const AugmentParams p = augment ? draw_augment(1, 0, static_cast<uint32_t>(refs[k].index)) : no_augment();
+      extract_patch(*ds, refs[k], p, cfg, out.data(), scratch);
+    }
+  };
+  const size_t w = std::min<size_t>(warmup, refs.size());
+  run(0, w);
+  // Wall time, and this thread's CPU time: on a shared machine the CPU time is the per-core figure.
+  auto cpu_now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  const double c0 = cpu_now();
+  run(w, refs.size());
+  const double cpu = cpu_now() - c0;
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto st = tile_cache_stats();
+  std::printf("{\"bench\":\"extract\",\"cores\":1,\"patch_px\":%d,\"um_per_px\":%g,\"augment\":%s,\"patches\":%zu,"
+              "\"seconds\":%.3f,\"cpu_seconds\":%.3f,\"patches_per_s\":%.1f,\"patches_per_cpu_s\":%.1f,"
+              "\"cache_hits\":%llu,\"cache_misses\":%llu}\n",
+              patch, um, augment ? "true" : "false", refs.size() - w, s, cpu, (refs.size() - w) / s,
+              (refs.size() - w) / cpu,
+              static_cast<unsigned long long>(st.hits), static_cast<unsigned long long>(st.misses));
+  if (threads > 0) {
+    LoaderConfig lc;
+    lc.patch_px = patch;
+    lc.um_per_px = um;
+    lc.patches_per_area = sampler.config().patches_per_area;
+    lc.batch_size = 32;
+    lc.threads = threads;
+    lc.prefetch = 2;
+    lc.augment = augment;
+    lc.seed = 1;
+    Loader loader(ds, lc);
+    loader.start(0);
+    const int batches = std::max<int64_t>(1, std::min<int64_t>(loader.batches_per_epoch(), (n + 31) / 32));
+    const auto t1 = std::chrono::steady_clock::now();
+    for (int b = 0; b < batches; ++b) loader.next();
+    const double s2 = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+    std::printf("{\"bench\":\"loader\",\"threads\":%d,\"patch_px\":%d,\"patches\":%d,\"seconds\":%.3f,"
+                "\"patches_per_s\":%.1f,\"patches_per_s_per_core\":%.1f}\n",
+                threads, patch, batches * 32, s2, batches * 32 / s2, batches * 32 / s2 / threads);
+  }
+  return 0;
+}
