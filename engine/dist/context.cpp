@@ -154,7 +154,7 @@ Context init(int& argc, char**& argv, const Options& options) {
       abort_job("the launcher started " + std::to_string(expected) +
                 " processes but MPI sees a single one: this program's MPI library does not speak the "
                 "launcher's protocol (with srun use --mpi=pmi2 or --mpi=pmix; with mpiexec use the one "
-                "of the MPI this program was built with)");
+                "of the MPI this program was built with; CYTOCON_DIST=single runs one plain process)");
     MPI_Comm node;
     s->mpi->check_mpi(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, s->rank, MPI_INFO_NULL, &node),
                       "MPI_Comm_split_type");
