@@ -112,6 +112,7 @@ const std::vector<ConvGeom>& cases() {
       {2, 6, 6, 4, 7, 1, 1},      // 1x1
       {1, 5, 5, 8, 9, 5, 1},      // single output pixel
       {2, 15, 15, 8, 24, 3, 2},   // stride 2 with channels
+      {1, 4, 70, 3, 16, 3, 1},    // rows of >= 64 pixels: the weight gradient sums one row at a time
   };
   return c;
 }

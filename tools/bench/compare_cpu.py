@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Side-by-side CPU benchmark: cytocon-bench and ../shared/anchors/torch_cpu_bench.py (PyTorch),
+alternating, several rounds, same thread count. Prints every JSON line it gets and a markdown
+table of the medians (train / inference patches/s; paper preset batch 8, tiny batch 16).
+
+  /usr/bin/python3 tools/bench/compare_cpu.py --bench build/bin/cytocon-bench \
+      --torch ../shared/anchors/torch_cpu_bench.py [--threads 2] [--rounds 3]
+"""
+import argparse, json, os, statistics, subprocess, sys
+
+def lines(cmd, env):
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    for l in out.splitlines():
+        if l.startswith("{"):
+            print(l, flush=True)
+            yield json.loads(l)
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bench", default="build/bin/cytocon-bench")
+    ap.add_argument("--torch", default=os.path.join(os.path.dirname(__file__), "../../../shared/anchors/torch_cpu_bench.py"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=3)
+    a = ap.parse_args()
+    env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
+    r = {}  # (who, preset, kind) -> [patches/s]
+    for _ in range(a.rounds):
+        for d in lines(["/usr/bin/python3", a.torch, str(a.threads)], env):
+            p = "paper" if d["size"] == 1129 else "tiny"
+            r.setdefault(("torch", p, "train"), []).append(d["train_patches_per_s"])
+            r.setdefault(("torch", p, "infer"), []).append(d["infer_patches_per_s"])
+        for p in ("paper", "tiny"):
+            for d in lines([a.bench, "--preset", p, "--steps", str(a.steps)], env):
+                r.setdefault(("cytocon", p, d["benchmark"]), []).append(d["patches_per_s"])
+    print(f"\n| network ({a.threads} threads, median of {a.rounds}) | cytocon train | PyTorch train | "
+          "cytocon infer | PyTorch infer |\n|---|---|---|---|---|")
+    for p, name in (("paper", "paper, 6 blocks, 1129 px, batch 8"), ("tiny", "tiny, 5 blocks, 561 px, batch 16")):
+        m = lambda who, k: statistics.median(r[(who, p, k)])
+        print(f"| {name} | {m('cytocon','train'):.1f} | {m('torch','train'):.1f} | "
+              f"{m('cytocon','infer'):.1f} | {m('torch','infer'):.1f} |")
+    return 0
+
+if __name__ == "__main__":
+    sys.exit(main())
