@@ -6,11 +6,13 @@
 //                 [--loss supcon|ce] [--device cpu|cuda] [--step] [--lr LR] [--tau T]
 //                 [--random-seed K] [--classes C] [--dtype f32|f64]
 //
-// Batch file: x float32 [N,1,S,S] (NCHW, PyTorch layout) and y integer [N] (int32 or int64).
+// Batch file: x float32 [N,1,S,S] (NCHW, PyTorch layout) and y integer [N] (int32, int64,
+// uint8 or uint16).
 // The preset follows from S (1129: paper, 561: tiny; anything else is rejected).
 // Weights: a safetensors weights file or checkpoint with every tensor of the network
 // (supcon: encoder + projection; ce: encoder + classifier), PyTorch names and layouts. Without
-// --weights the network is initialised from --random-seed (default 0); --classes sets C for
+// --weights the network is initialised from --random-seed (default 0; giving both is an error:
+// they exclude each other); --classes sets C for
 // --loss ce then (default: max(y)+1; with weights, C comes from classifier.weight).
 // Output: loss [1]; z [N,128] (supcon) or logits [N,C] (ce); grad.<name> for every trainable
 // parameter; state.<name> the BN running statistics after the pass; with --step, next.<name>
@@ -56,6 +58,7 @@ int run(const Args& a) {
   io::SafeTensors batch = io::read_safetensors(a.batch);
   Tensor x = batch.get("x");
   Tensor y = batch.get("y");
+  if (y.dtype() == DType::u8 || y.dtype() == DType::u16) y = y.to(DType::i32);
   check(x.dtype() == DType::f32 && x.ndim() == 4 && x.dim(1) == 1 && x.dim(2) == x.dim(3),
         a.batch + ": x is " + shape_str(x.shape()) + " " + dtype_name(x.dtype()) + ", expected float32 [N,1,S,S]");
   check(y.dtype() == DType::i32 && y.ndim() == 1 && y.dim(0) == x.dim(0),
@@ -135,7 +138,8 @@ int run(const Args& a) {
 int main(int argc, char** argv) {
   CLI::App app{"cytocon-probe: one training-mode forward/backward pass on a batch (see DESIGN.md)"};
   Args a;
-  app.add_option("--weights", a.weights, "weights (safetensors or checkpoint); absent: random init")->check(CLI::ExistingFile);
+  CLI::Option* weights =
+      app.add_option("--weights", a.weights, "weights (safetensors or checkpoint); absent: random init")->check(CLI::ExistingFile);
   app.add_option("--batch", a.batch, "batch safetensors: x float32 [N,1,S,S], y integer [N]")->required()->check(CLI::ExistingFile);
   app.add_option("--out", a.out, "output safetensors")->required();
   app.add_option("--loss", a.loss, "supcon | ce")->check(CLI::IsMember({"supcon", "ce"}));
@@ -143,7 +147,7 @@ int main(int argc, char** argv) {
   app.add_flag("--step", a.step, "also write next.<name>: the weights after one LARS step");
   app.add_option("--lr", a.lr, "LARS learning rate for --step (default 0.01*N/128)");
   app.add_option("--tau", a.tau, "SupCon temperature (default 0.07)");
-  app.add_option("--random-seed", a.seed, "seed of the random initialisation when --weights is absent");
+  app.add_option("--random-seed", a.seed, "seed of the random initialisation (instead of --weights)")->excludes(weights);
   app.add_option("--dtype", a.dtype, "f32 (default) | f64 (cpu only)")->check(CLI::IsMember({"f32", "f64"}));
   app.add_option("--classes", a.classes, "classes for --loss ce without --weights (default max(y)+1)");
   CLI11_PARSE(app, argc, argv);
