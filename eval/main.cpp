@@ -1,0 +1,62 @@
+// cytocon-eval: evaluate a trained network on X_te or X_un, or compare several evaluations.
+//
+//   cytocon-eval --checkpoint RUN/final.safetensors --data DIR --split test|unseen --out DIR
+//                [--device auto|cpu|cuda] [--batch N] [--clusters K] [--tsne-iterations N]
+//                [--name NAME] [--preset P --um-per-px U --spacing-um S --test-fraction F]
+//   cytocon-eval --compare OUT.md EVAL_DIR...   (the paper's Fig. 2 table from metrics.json files)
+//
+// Exit status: 0 done, 1 error (the message names the file or flag and what was expected).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "engine/io/atomic_file.h"
+#include "eval/pipeline.h"
+#include "eval/report.h"
+
+using namespace cytocon;
+
+int main(int argc, char** argv) {
+  CLI::App app{"cytocon-eval: metrics, Ward clusters, t-SNE and report of a trained network"};
+  eval::EvalOptions o;
+  std::string compare;
+  std::vector<std::string> dirs;
+  app.add_option("--checkpoint", o.checkpoint, "weights (final.safetensors) or checkpoint with a classifier");
+  app.add_option("--data", o.data, "dataset directory (manifest.csv, labels.txt)");
+  app.add_option("--split", o.split, "test (X_te) or unseen (X_un)")->capture_default_str();
+  app.add_option("--out", o.out, "output directory");
+  app.add_option("--device", o.device, "auto, cpu or cuda")->capture_default_str();
+  app.add_option("--batch", o.batch, "patches per forward pass")->capture_default_str();
+  app.add_option("--clusters", o.clusters, "Ward clusters k")->capture_default_str();
+  app.add_option("--tsne-iterations", o.tsne_iterations, "t-SNE iterations (0: no t-SNE)")->capture_default_str();
+  app.add_option("--name", o.name, "model name in reports (default: the run directory)");
+  app.add_option("--threads", o.threads, "patch extraction threads (0: one per core)");
+  app.add_option("--preset", o.preset, "override the stored config: model preset (paper|tiny)");
+  app.add_option("--um-per-px", o.um_per_px, "override the stored config: patch resolution");
+  app.add_option("--spacing-um", o.spacing_um, "override the stored config: centreline spacing");
+  app.add_option("--test-fraction", o.test_fraction, "override the stored config: X_te fraction");
+  app.add_flag("--quiet", o.quiet, "no progress lines");
+  app.add_option("--compare", compare, "write the model x dataset table of the given evaluations to this file");
+  app.add_option("dirs", dirs, "evaluation directories for --compare");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (!compare.empty()) {
+      if (dirs.empty()) throw std::runtime_error("--compare " + compare + ": give the evaluation directories to compare");
+      std::vector<eval::RunSummary> runs;
+      for (const std::string& d : dirs) runs.push_back(eval::read_metrics_json(d + "/metrics.json"));
+      std::string md = "# Model x dataset (paper Fig. 2)\n\n" + eval::compare_markdown(runs);
+      io::write_file_atomic(compare, md);
+      std::printf("%s\ncytocon-eval: table written to %s\n", md.c_str(), compare.c_str());
+      return 0;
+    }
+    if (!dirs.empty()) throw std::runtime_error("unexpected argument " + dirs[0] + " (directories go with --compare)");
+    if (o.checkpoint.empty() || o.data.empty() || o.out.empty())
+      throw std::runtime_error("give --checkpoint FILE --data DIR --out DIR (or --compare OUT.md DIR...)");
+    eval::run_evaluation(o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cytocon-eval: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,255 @@
+#include "eval/pipeline.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "data/dataset.h"
+#include "data/loader.h"
+#include "engine/backend.h"
+#include "engine/io/atomic_file.h"
+#include "engine/io/checkpoint.h"
+#include "engine/io/safetensors.h"
+#include "engine/tape.h"
+#include "eval/clusters.h"
+#include "eval/metrics.h"
+#include "eval/plot.h"
+#include "eval/report.h"
+#include "eval/tsne.h"
+#include "eval/ward.h"
+#include "models/model.h"
+#include "train/config.h"
+
+namespace cytocon::eval {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fmt_g(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// What the checkpoint says about the run: its resolved config (if stored), stage, classes.
+struct CheckpointInfo {
+  train::Config cfg;
+  bool has_config = false;
+  std::string stage;
+  int64_t num_classes = 0;  // rows of classifier.weight; 0 if there is no classifier
+};
+
+CheckpointInfo inspect(const std::string& path) {
+  CheckpointInfo ci;
+  std::string config_text;
+  const Tensor* w = nullptr;
+  io::TrainingState st;
+  io::SafeTensors sf;
+  if (io::is_checkpoint(path)) {
+    st = io::load_checkpoint(path);
+    config_text = st.config_toml;
+    ci.stage = st.stage;
+    for (const io::NamedTensor& t : st.model)
+      if (t.name == "classifier.weight") w = &t.value;
+  } else {
+    sf = io::read_safetensors(path);
+    auto it = sf.metadata.find("config");
+    if (it != sf.metadata.end()) config_text = it->second;
+    it = sf.metadata.find("stage");
+    if (it != sf.metadata.end()) ci.stage = it->second;
+    it = sf.metadata.find("preset");
+    if (it != sf.metadata.end()) ci.cfg.model.preset = it->second;
+    w = sf.find("classifier.weight");
+  }
+  if (!config_text.empty()) {
+    train::load_text(ci.cfg, config_text, path + " (stored config)");
+    ci.has_config = true;
+  }
+  check(w != nullptr, path + ": no classifier.weight: evaluate a checkpoint of stage 'linear' or 'ce' "
+                             "(a supcon checkpoint has no classifier; train the linear probe on it first)");
+  check(w->ndim() == 2, path + ": classifier.weight has shape " + shape_str(w->shape()) + ", expected [C,128]");
+  ci.num_classes = w->dim(0);
+  return ci;
+}
+
+// The model's name in reports: the run directory (parent of the file, or of checkpoints/).
+std::string default_name(const std::string& checkpoint) {
+  fs::path dir = fs::absolute(checkpoint).parent_path();
+  if (dir.filename() == "checkpoints") dir = dir.parent_path();
+  return dir.filename().string();
+}
+
+Device pick_device(const std::string& want) {
+  if (want == "cpu") return Device::cpu;
+  check(want == "cuda" || want == "auto", "--device " + want + ": expected cpu, cuda or auto");
+  if (want == "cuda") {
+    check(cuda_available(), "--device cuda but no usable CUDA device (or a build without CUDA)");
+    return Device::cuda;
+  }
+  return cuda_available() ? Device::cuda : Device::cpu;
+}
+
+}  // namespace
+
+void run_evaluation(const EvalOptions& opt) {
+  check(opt.split == "test" || opt.split == "unseen",
+        "--split " + opt.split + ": expected test (X_te) or unseen (X_un)");
+  check(opt.batch >= 1, "--batch " + std::to_string(opt.batch) + ": expected >= 1");
+  check(opt.clusters >= 1, "--clusters " + std::to_string(opt.clusters) + ": expected >= 1");
+  check(!opt.out.empty(), "give --out DIR");
+  auto say = [&](const std::string& s) {
+    if (!opt.quiet) std::printf("cytocon-eval: %s\n", s.c_str()), std::fflush(stdout);
+  };
+
+  // The run's settings: stored config, then command-line overrides.
+  CheckpointInfo ci = inspect(opt.checkpoint);
+  train::Config& cfg = ci.cfg;
+  if (!opt.preset.empty()) cfg.model.preset = opt.preset;
+  if (opt.um_per_px > 0) cfg.data.um_per_px = opt.um_per_px;
+  if (opt.spacing_um > 0) cfg.data.spacing_um = opt.spacing_um;
+  if (opt.test_fraction >= 0) cfg.data.test_fraction = opt.test_fraction;
+  const models::Preset preset = models::preset_by_name(cfg.model.preset);
+  if (cfg.data.patch_px == 0 || !opt.preset.empty()) cfg.data.patch_px = preset.input_px;
+  models::check_input_size(preset, cfg.data.patch_px);
+  if (!ci.has_config)
+    say("note: " + opt.checkpoint + " stores no training config; using preset " + cfg.model.preset +
+        ", " + fmt_g(cfg.data.um_per_px) + " um/px, centreline spacing " +
+        fmt_g(cfg.data.spacing_um) + " um, test fraction " + fmt_g(cfg.data.test_fraction));
+
+  data::DatasetOptions dso;
+  dso.spacing_um = cfg.data.spacing_um;
+  dso.test_fraction = cfg.data.test_fraction;
+  dso.quiet = opt.quiet;
+  auto ds = data::Dataset::open(opt.data, dso);
+  check(ds->num_classes() == ci.num_classes,
+        opt.checkpoint + ": classifier has " + std::to_string(ci.num_classes) + " classes but " + opt.data +
+            "/labels.txt lists " + std::to_string(ds->num_classes()) + " areas");
+  const data::Split split = data::parse_split(opt.split);
+  const int64_t n = static_cast<int64_t>(ds->points_in(split).size());
+  check(n >= 2, opt.data + ": split " + opt.split + " has " + std::to_string(n) +
+                    " centreline points; need at least 2 to evaluate");
+
+  models::NetworkConfig nc;
+  nc.preset = cfg.model.preset;
+  nc.projection = false;
+  nc.num_classes = static_cast<int>(ci.num_classes);
+  models::Network net(nc);
+  models::load_weights(net, opt.checkpoint, models::LoadScope::all);
+  const Device device = pick_device(opt.device);
+  net.to(device);
+
+  EvalInfo info;
+  info.model = opt.name.empty() ? default_name(opt.checkpoint) : opt.name;
+  info.checkpoint = opt.checkpoint;
+  info.stage = ci.stage;
+  info.data = opt.data;
+  info.split = opt.split;
+  info.names = ds->labels();
+  info.clusters = opt.clusters;
+  fs::create_directories(opt.out);
+  say("evaluating " + info.model + " on " + dataset_name(opt.split) + ": " + std::to_string(n) + " patches of " +
+      std::to_string(cfg.data.patch_px) + " px at " + fmt_g(cfg.data.um_per_px) + " um/px, device " +
+      device_name(device));
+
+  // Features h and class scores, in dataset order (every point of the split once, no augmentation).
+  auto t0 = std::chrono::steady_clock::now();
+  data::LoaderConfig lc;
+  lc.split = split;
+  lc.patch_px = static_cast<int>(cfg.data.patch_px);
+  lc.um_per_px = cfg.data.um_per_px;
+  lc.patches_per_area = 0;
+  lc.batch_size = opt.batch;
+  lc.augment = false;
+  lc.drop_last = false;
+  lc.background = static_cast<float>(cfg.data.background);
+  lc.threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  data::Loader loader(ds, lc);
+  const int64_t dim = preset.feature_dim(), classes = ci.num_classes;
+  std::vector<float> h, scores;
+  std::vector<int32_t> labels;
+  std::vector<PredictionRow> rows;
+  h.reserve(n * dim);
+  scores.reserve(n * classes);
+  const Shards sh = Shards::make(1, 0, 1);
+  loader.start(0, 0);
+  for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
+    data::Batch batch = loader.next();
+    NoGrad no_grad;
+    Tensor hb = net.encode(batch.x.to(device), /*training=*/false, sh);
+    Tensor sb = net.classify(hb, sh);
+    std::vector<float> hv = hb.to_vector<float>(), sv = sb.to_vector<float>();
+    h.insert(h.end(), hv.begin(), hv.end());
+    scores.insert(scores.end(), sv.begin(), sv.end());
+    for (const data::SampleRef& r : batch.refs) {
+      const data::Section& s = ds->sections()[r.section];
+      rows.push_back({r.point, s.brain, s.name, r.label, {}, 0});
+      labels.push_back(r.label);
+    }
+  }
+  check(static_cast<int64_t>(labels.size()) == n && static_cast<int64_t>(h.size()) == n * dim,
+        "cytocon-eval: the loader returned " + std::to_string(labels.size()) + " patches, expected " + std::to_string(n));
+  info.seconds_features = seconds_since(t0);
+
+  const int k = static_cast<int>(std::min<int64_t>(3, classes));
+  std::vector<int32_t> top = top_k(scores.data(), n, classes, k);
+  Metrics m = compute_metrics(labels, top, k, static_cast<int>(classes));
+  for (int64_t i = 0; i < n; ++i) rows[i].top.assign(top.begin() + i * k, top.begin() + (i + 1) * k);
+  char line[200];
+  std::snprintf(line, sizeof line, "%s: weighted F1 %.1f%%, top-1 %.1f%%, top-3 %.1f%% (n = %lld, %.1f s)",
+                dataset_name(opt.split).c_str(), 100 * m.f1_weighted, 100 * m.top1, 100 * m.top3,
+                static_cast<long long>(n), info.seconds_features);
+  say(line);
+
+  t0 = std::chrono::steady_clock::now();
+  std::vector<int32_t> cluster = cut_tree(ward_linkage(h.data(), n, dim), n, opt.clusters);
+  info.seconds_ward = seconds_since(t0);
+  for (int64_t i = 0; i < n; ++i) rows[i].cluster = cluster[i];
+  std::vector<ClusterComposition> comp = cluster_composition(cluster, labels, static_cast<int>(classes));
+  std::snprintf(line, sizeof line, "Ward: %d clusters of %lld features in %.1f s", opt.clusters,
+                static_cast<long long>(n), info.seconds_ward);
+  say(line);
+
+  // Files first (the numbers), then the figures.
+  write_predictions_csv(opt.out + "/predictions.csv", rows, info.names);
+  io::write_safetensors(opt.out + "/features.safetensors",
+                        {{"h", Tensor::from_vector(h, {n, dim})}, {"labels", Tensor::from_vector(labels, {n})}},
+                        {{"model", info.model}, {"split", opt.split}, {"checkpoint", opt.checkpoint}});
+  io::write_file_atomic(opt.out + "/clusters.md", "# Ward clusters of " + info.model + " features on " +
+                                                      dataset_name(opt.split) + " (paper Table 1)\n\n" +
+                                                      composition_markdown(comp, info.names));
+  plot_confusion(opt.out + "/confusion.png", "Confusion matrix: " + info.model + " on " + dataset_name(opt.split),
+                 m.confusion, info.names);
+
+  if (opt.tsne_iterations > 0) {
+    t0 = std::chrono::steady_clock::now();
+    TsneOptions to;
+    to.iterations = opt.tsne_iterations;
+    to.exaggeration_iters = std::min(250, opt.tsne_iterations);
+    to.log_every = 0;
+    TsneResult ts = tsne(h.data(), n, dim, to);
+    info.seconds_tsne = seconds_since(t0);
+    info.tsne_perplexity = ts.perplexity;
+    info.tsne_iterations = opt.tsne_iterations;
+    std::vector<std::string> cluster_names;
+    for (int c = 1; c <= opt.clusters; ++c) cluster_names.push_back("cluster " + std::to_string(c));
+    std::vector<int32_t> cluster0(n);
+    for (int64_t i = 0; i < n; ++i) cluster0[i] = cluster[i] - 1;
+    plot_scatter(opt.out + "/tsne.png", "t-SNE of " + info.model + " features on " + dataset_name(opt.split) +
+                                            ", coloured by Ward cluster", ts.y, cluster0, cluster_names);
+    plot_scatter(opt.out + "/tsne_areas.png", "t-SNE of " + info.model + " features on " +
+                                                  dataset_name(opt.split) + ", coloured by area", ts.y, labels, info.names);
+    std::snprintf(line, sizeof line, "t-SNE: %d iterations in %.1f s", opt.tsne_iterations, info.seconds_tsne);
+    say(line);
+  }
+  write_metrics_json(opt.out + "/metrics.json", info, m);
+  io::write_file_atomic(opt.out + "/report.md", report_markdown(info, m, comp));
+  say("report: " + opt.out + "/report.md");
+}
+
+}  // namespace cytocon::eval

@@ -1,0 +1,31 @@
+// cytocon-eval's work: encoder features of X_te or X_un through a trained network, predictions
+// and metrics, Ward clusters, t-SNE, and every output file (DESIGN.md "Interfaces").
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace cytocon::eval {
+
+struct EvalOptions {
+  std::string checkpoint;    // weights file or training checkpoint (with a classifier)
+  std::string data;          // dataset directory
+  std::string split = "test";  // "test" (X_te) | "unseen" (X_un)
+  std::string out;           // output directory (created)
+  std::string device = "auto";  // "auto" | "cpu" | "cuda"
+  int64_t batch = 64;
+  int clusters = 10;
+  int tsne_iterations = 1000;  // 0: no t-SNE
+  std::string name;            // model name in reports ("" = the checkpoint's run directory)
+  int threads = 0;             // loader threads (0 = one per core)
+  // Settings normally read from the checkpoint's resolved config; given here they override it
+  // (needed for weights without one, e.g. exported from PyTorch). Empty / 0 = from the file.
+  std::string preset;
+  double um_per_px = 0, spacing_um = 0, test_fraction = -1;
+  bool quiet = false;
+};
+
+// Runs the evaluation and writes metrics.json, predictions.csv, features.safetensors,
+// clusters.md, tsne.png, tsne_areas.png, confusion.png and report.md into opt.out.
+void run_evaluation(const EvalOptions& opt);
+
+}  // namespace cytocon::eval
