@@ -1,0 +1,223 @@
+// GPU patch extraction (gpu_extract.h). Kernels mirror extract.cpp line by line.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <list>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "data/cuda/gpu_extract.h"
+
+namespace cytocon::data {
+namespace {
+
+void cuda_check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) fail(std::string("GPU extraction: ") + what + ": " + cudaGetErrorString(e));
+}
+
+constexpr int kMaxRadius = 3;  // ⌈3σ⌉ for σ ≤ 1
+
+// What one patch needs: its transform, its section on the device, its intensity and filter.
+struct PatchJob {
+  double ox, oy, axx, axy, ayx, ayy;
+  const void* pixels;  // device, row-major level image
+  int width, height, bits;
+  float alpha, beta, gamma;
+  int filter;  // Filter
+  float delta;
+  float taps[2 * kMaxRadius + 1];
+  int radius;
+};
+
+__device__ __forceinline__ float texel(const PatchJob& j, int x, int y, float bg) {
+  if (x < 0 || y < 0 || x >= j.width || y >= j.height) return bg;
+  const size_t k = static_cast<size_t>(y) * j.width + x;
+  return j.bits == 8 ? static_cast<const uint8_t*>(j.pixels)[k] * (1.0f / 255.0f)
+                     : static_cast<const uint16_t*>(j.pixels)[k] * (1.0f / 65535.0f);
+}
+
+// Resampling + intensity: one thread per output pixel, blockIdx.z = sample.
+__global__ void resample_kernel(const PatchJob* jobs, int S, float bg, float* out) {
+  const int jx = blockIdx.x * blockDim.x + threadIdx.x, iy = blockIdx.y * blockDim.y + threadIdx.y;
+  if (jx >= S || iy >= S) return;
+  const PatchJob& J = jobs[blockIdx.z];
+  const double x = J.ox + J.axx * jx + J.axy * iy, y = J.oy + J.ayx * jx + J.ayy * iy;
+  const double fx = floor(x), fy = floor(y);
+  const int xi = static_cast<int>(fx), yi = static_cast<int>(fy);
+  const float tx = static_cast<float>(x - fx), ty = static_cast<float>(y - fy);
+  const float p00 = texel(J, xi, yi, bg), p01 = texel(J, xi + 1, yi, bg);
+  const float p10 = texel(J, xi, yi + 1, bg), p11 = texel(J, xi + 1, yi + 1, bg);
+  const float top = p00 + tx * (p01 - p00), bot = p10 + tx * (p11 - p10);
+  float v = top + ty * (bot - top);
+  if (J.gamma == 1.0f) {
+    v = fminf(fmaxf(J.alpha * v + J.beta, 0.0f), 1.0f);
+  } else {
+    v = fminf(fmaxf(v, 0.0f), 1.0f);
+    v = fminf(fmaxf(J.alpha * pow01(v, J.gamma) + J.beta, 0.0f), 1.0f);
+  }
+  out[(static_cast<size_t>(blockIdx.z) * S + iy) * S + jx] = v;
+}
+
+// Horizontal Gaussian pass x → tmp (edges replicated), only for filtered samples.
+__global__ void blur_rows_kernel(const PatchJob* jobs, int S, const float* x, float* tmp) {
+  const PatchJob& J = jobs[blockIdx.z];
+  if (J.filter == 0) return;
+  const int jx = blockIdx.x * blockDim.x + threadIdx.x, iy = blockIdx.y * blockDim.y + threadIdx.y;
+  if (jx >= S || iy >= S) return;
+  const float* row = x + (static_cast<size_t>(blockIdx.z) * S + iy) * S;
+  float acc = 0;
+  for (int k = -J.radius; k <= J.radius; ++k) acc += J.taps[k + J.radius] * row[min(max(jx + k, 0), S - 1)];
+  tmp[(static_cast<size_t>(blockIdx.z) * S + iy) * S + jx] = acc;
+}
+
+// Vertical pass, combined: blur x ← G(x); sharpen x ← clamp(x + δ(x − G(x))).
+__global__ void blur_cols_kernel(const PatchJob* jobs, int S, const float* tmp, float* x) {
+  const PatchJob& J = jobs[blockIdx.z];
+  if (J.filter == 0) return;
+  const int jx = blockIdx.x * blockDim.x + threadIdx.x, iy = blockIdx.y * blockDim.y + threadIdx.y;
+  if (jx >= S || iy >= S) return;
+  const size_t base = static_cast<size_t>(blockIdx.z) * S * S;
+  float acc = 0;
+  for (int k = -J.radius; k <= J.radius; ++k)
+    acc += J.taps[k + J.radius] * tmp[base + static_cast<size_t>(min(max(iy + k, 0), S - 1)) * S + jx];
+  float& v = x[base + static_cast<size_t>(iy) * S + jx];
+  v = J.filter == 2 ? fminf(fmaxf(v + J.delta * (v - acc), 0.0f), 1.0f) : fminf(fmaxf(acc, 0.0f), 1.0f);
+}
+
+}  // namespace
+
+struct GpuExtractor::Impl {
+  std::shared_ptr<const Dataset> ds;
+  ExtractConfig cfg;
+  size_t capacity, bytes = 0;
+  struct Staged {
+    void* ptr = nullptr;
+    size_t bytes = 0;
+    int width = 0, height = 0, bits = 8;
+  };
+  std::map<std::pair<int, int>, Staged> staged;   // (section, level) → device image
+  std::list<std::pair<int, int>> lru;             // front = most recent
+  std::mutex mu;
+  PatchJob* d_jobs = nullptr;
+  size_t jobs_cap = 0;
+  float* d_tmp = nullptr;
+  size_t tmp_cap = 0;
+
+  ~Impl() {
+    for (auto& [k, s] : staged) cudaFree(s.ptr);
+    cudaFree(d_jobs);
+    cudaFree(d_tmp);
+  }
+
+  // Uploads level `level` of section `sec` in its native bits (band by band through the reader).
+  const Staged& stage(int sec, int level) {
+    const auto key = std::make_pair(sec, level);
+    auto it = staged.find(key);
+    if (it != staged.end()) {
+      lru.remove(key);
+      lru.push_front(key);
+      return it->second;
+    }
+    const Image& img = ds->image(sec);
+    const Level& L = img.levels()[level];
+    Staged s;
+    s.width = static_cast<int>(L.width);
+    s.height = static_cast<int>(L.height);
+    s.bits = img.bits();
+    const size_t bpp = s.bits / 8;
+    s.bytes = static_cast<size_t>(L.width) * L.height * bpp;
+    while (bytes + s.bytes > capacity && !lru.empty()) {  // evict least recently used
+      auto old = staged.find(lru.back());
+      bytes -= old->second.bytes;
+      cudaFree(old->second.ptr);
+      staged.erase(old);
+      lru.pop_back();
+    }
+    cuda_check(cudaMalloc(&s.ptr, s.bytes), "staging a section");
+    const int64_t band = std::max<int64_t>(1, (int64_t(16) << 20) / std::max<int64_t>(1, L.width));
+    std::vector<float> f;
+    std::vector<uint8_t> raw;
+    const float scale = static_cast<float>((1 << s.bits) - 1);
+    for (int64_t y0 = 0; y0 < L.height; y0 += band) {
+      const int64_t h = std::min(band, L.height - y0);
+      f.resize(static_cast<size_t>(L.width * h));
+      raw.resize(f.size() * bpp);
+      img.read_region(level, 0, y0, L.width, h, f.data(), 0.0f);
+      for (size_t k = 0; k < f.size(); ++k) {  // exact: the reader's v = sample / (2^bits − 1)
+        const long q = std::lround(f[k] * scale);
+        if (bpp == 1) raw[k] = static_cast<uint8_t>(q);
+        else reinterpret_cast<uint16_t*>(raw.data())[k] = static_cast<uint16_t>(q);
+      }
+      cuda_check(cudaMemcpy(static_cast<uint8_t*>(s.ptr) + static_cast<size_t>(y0) * L.width * bpp, raw.data(),
+                            raw.size(), cudaMemcpyHostToDevice),
+                 "uploading a section");
+    }
+    bytes += s.bytes;
+    lru.push_front(key);
+    return staged.emplace(key, s).first->second;
+  }
+};
+
+GpuExtractor::GpuExtractor(std::shared_ptr<const Dataset> ds, ExtractConfig cfg, size_t device_cache_bytes)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->ds = std::move(ds);
+  impl_->cfg = cfg;
+  impl_->capacity = device_cache_bytes;
+}
+
+GpuExtractor::~GpuExtractor() = default;
+
+size_t GpuExtractor::staged_bytes() const { return impl_->bytes; }
+
+Tensor GpuExtractor::extract(const std::vector<SampleRef>& refs, const std::vector<AugmentParams>& aug) {
+  check(refs.size() == aug.size(), "GpuExtractor::extract: refs and aug differ in length");
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const int S = impl_->cfg.patch_px;
+  const size_t n = refs.size();
+  Tensor x = Tensor::empty({static_cast<int64_t>(n), S, S, 1}, DType::f32, Device::cuda);
+  if (n == 0) return x;
+  std::vector<PatchJob> jobs(n);
+  for (size_t k = 0; k < n; ++k) {
+    const SampleRef& r = refs[k];
+    const Image& img = impl_->ds->image(r.section);
+    const PatchTransform t = patch_transform(img, impl_->ds->sections()[r.section], r, aug[k], impl_->cfg);
+    const auto& s = impl_->stage(r.section, t.level);
+    PatchJob& J = jobs[k];
+    J = PatchJob{};
+    J.ox = t.ox, J.oy = t.oy, J.axx = t.axx, J.axy = t.axy, J.ayx = t.ayx, J.ayy = t.ayy;
+    J.pixels = s.ptr, J.width = s.width, J.height = s.height, J.bits = s.bits;
+    J.alpha = aug[k].alpha, J.beta = aug[k].beta, J.gamma = aug[k].gamma;
+    J.filter = static_cast<int>(aug[k].filter);
+    J.delta = aug[k].delta;
+    if (aug[k].filter != Filter::none) {
+      const std::vector<float> w = gaussian_taps(aug[k].sigma);  // the CPU's taps, bit for bit
+      J.radius = static_cast<int>(w.size() / 2);
+      check(J.radius <= kMaxRadius, "GPU extraction: blur sigma above 1 px is not supported");
+      std::copy(w.begin(), w.end(), J.taps);
+    }
+  }
+  if (impl_->jobs_cap < n) {
+    cudaFree(impl_->d_jobs);
+    cuda_check(cudaMalloc(&impl_->d_jobs, n * sizeof(PatchJob)), "allocating jobs");
+    impl_->jobs_cap = n;
+  }
+  const size_t px = n * static_cast<size_t>(S) * S;
+  if (impl_->tmp_cap < px) {
+    cudaFree(impl_->d_tmp);
+    cuda_check(cudaMalloc(&impl_->d_tmp, px * sizeof(float)), "allocating filter scratch");
+    impl_->tmp_cap = px;
+  }
+  cuda_check(cudaMemcpy(impl_->d_jobs, jobs.data(), n * sizeof(PatchJob), cudaMemcpyHostToDevice), "uploading jobs");
+  const dim3 block(32, 8), grid((S + 31) / 32, (S + 7) / 8, static_cast<unsigned>(n));
+  float* out = x.data<float>();
+  resample_kernel<<<grid, block>>>(impl_->d_jobs, S, impl_->cfg.background, out);
+  blur_rows_kernel<<<grid, block>>>(impl_->d_jobs, S, out, impl_->d_tmp);
+  blur_cols_kernel<<<grid, block>>>(impl_->d_jobs, S, impl_->d_tmp, out);
+  cuda_check(cudaGetLastError(), "launching extraction kernels");
+  cuda_check(cudaDeviceSynchronize(), "running extraction kernels");
+  return x;
+}
+
+}  // namespace cytocon::data
