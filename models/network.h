@@ -48,8 +48,8 @@ class Module {
   const std::vector<Param>& params() const { return params_; }
   std::vector<Buffer>& buffers() { return buffers_; }
   const std::vector<Buffer>& buffers() const { return buffers_; }
-  // He-normal / constant initialisation as described above (re-creates nothing: fills in place;
-  // tensors must be on the CPU or any device — values are generated on the host and copied).
+  // He-normal / constant initialisation as described above, in place, on whatever device the
+  // tensors live (values are generated on the host and copied).
   void init(uint64_t seed);
   // Move every tensor to device d (requires_grad kept). Optimisers must be built after this.
   void to(Device d);

@@ -103,7 +103,10 @@ TEST(NetworkGradcheck, TinyPresetFloat64) {
     uint32_t k = 0;
     for (size_t i = 0; i < ps.size(); ++i) {
       d[i].resize(ps[i].value.numel());
-      for (auto& di : d[i]) n2 += (di = rng.normal(k++)) * di;
+      for (auto& di : d[i]) {
+        di = rng.normal(k++);
+        n2 += di * di;
+      }
     }
     double analytic = 0;
     for (size_t i = 0; i < ps.size(); ++i)
