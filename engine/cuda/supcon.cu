@@ -5,6 +5,7 @@
 // Gradient: G_ik = (dL/N)·(exp(s_ik − log D_i) − [k∈P(i)]/|P(i)|) for k ≠ i (0 on the diagonal
 // and for rows without positives), and dz_i = (1/τ) Σ_k (G_ik + G_ki) z_k.
 // One block per anchor row; every sum is per thread in index order, then a fixed pairwise tree.
+// The similarities and the final dz sums are rounded as the CPU's (engine/cpu/supcon.cpp).
 #include <cfloat>
 
 #include "engine/cuda/common.cuh"
@@ -31,7 +32,7 @@ __device__ float block_reduce(float v, float* buf, bool take_max) {
 
 // Per anchor i: writes the similarities row to S, and either the row's loss (loss_rows) or its
 // gradient row G (when G is non-null).
-__global__ void row_kernel(const float* z, const int32_t* y, int64_t n, int64_t d, float inv_tau, float* S,
+__global__ void row_kernel(const float* z, const int32_t* y, int64_t n, int64_t d, float tau, float* S,
                            float* loss_rows, float* G, float g_scale) {
   __shared__ float buf[kRowThreads];
   const int64_t i = blockIdx.x;
@@ -40,9 +41,9 @@ __global__ void row_kernel(const float* z, const int32_t* y, int64_t n, int64_t 
   float m = -FLT_MAX, pos_sum = 0.f, pos_count = 0.f;
   for (int64_t k = threadIdx.x; k < n; k += kRowThreads) {
     const float* zk = z + k * d;
-    float dot = 0.f;
-    for (int64_t e = 0; e < d; ++e) dot += zi[e] * zk[e];
-    const float v = dot * inv_tau;
+    float dot = 0.f;  // s_ik exactly as the CPU's: Σ_e in order, then / τ
+    for (int64_t e = 0; e < d; ++e) dot = __fadd_rn(dot, __fmul_rn(zi[e], zk[e]));
+    const float v = __fdiv_rn(dot, tau);
     s[k] = v;
     if (k == i) continue;
     m = fmaxf(m, v);
@@ -79,12 +80,12 @@ __global__ void mean_kernel(const float* loss_rows, int64_t n, float* loss) {
 }
 
 // dz[i,e] = (1/τ) Σ_k (G_ik + G_ki)·z[k,e]
-__global__ void dz_kernel(const float* G, const float* z, float* dz, int64_t n, int64_t d, float inv_tau) {
+__global__ void dz_kernel(const float* G, const float* z, float* dz, int64_t n, int64_t d, float tau) {
   CYTOCON_GRID_LOOP(t, n * d) {
     const int64_t e = t % d, i = t / d;
     float acc = 0.f;
-    for (int64_t k = 0; k < n; ++k) acc += (G[i * n + k] + G[k * n + i]) * z[k * d + e];
-    dz[t] = acc * inv_tau;
+    for (int64_t k = 0; k < n; ++k) acc = __fadd_rn(acc, __fmul_rn(__fadd_rn(G[i * n + k], G[k * n + i]), z[k * d + e]));
+    dz[t] = __fdiv_rn(acc, tau);
   }
 }
 
@@ -103,7 +104,7 @@ Tensor supcon_forward(const Tensor& z, const Tensor& labels, double tau) {
   const int64_t n = check_args(z, labels, tau, "supcon_forward"), d = z.dim(1);
   Scratch S(sizeof(float) * n * n), rows(sizeof(float) * n);
   Tensor loss = empty_f32({1});
-  row_kernel<<<static_cast<unsigned>(n), kRowThreads, 0, stream()>>>(fp(z), ip(labels), n, d, float(1.0 / tau),
+  row_kernel<<<static_cast<unsigned>(n), kRowThreads, 0, stream()>>>(fp(z), ip(labels), n, d, float(tau),
                                                                      S.as<float>(), rows.as<float>(), nullptr, 0.f);
   CYTOCON_CUDA_LAUNCHED();
   mean_kernel<<<1, 32, 0, stream()>>>(rows.as<float>(), n, fp(loss));
@@ -114,13 +115,13 @@ Tensor supcon_forward(const Tensor& z, const Tensor& labels, double tau) {
 Tensor supcon_backward(const Tensor& z, const Tensor& labels, double tau, double dloss) {
   const int64_t n = check_args(z, labels, tau, "supcon_backward"), d = z.dim(1);
   Scratch S(sizeof(float) * n * n), G(sizeof(float) * n * n);
-  row_kernel<<<static_cast<unsigned>(n), kRowThreads, 0, stream()>>>(fp(z), ip(labels), n, d, float(1.0 / tau),
+  row_kernel<<<static_cast<unsigned>(n), kRowThreads, 0, stream()>>>(fp(z), ip(labels), n, d, float(tau),
                                                                      S.as<float>(), nullptr, G.as<float>(),
                                                                      float(dloss / double(n)));
   CYTOCON_CUDA_LAUNCHED();
   Tensor dz = empty_f32(z.shape());
   if (dz.numel())
-    dz_kernel<<<blocks_for(dz.numel()), kThreads, 0, stream()>>>(G.as<float>(), fp(z), fp(dz), n, d, float(1.0 / tau));
+    dz_kernel<<<blocks_for(dz.numel()), kThreads, 0, stream()>>>(G.as<float>(), fp(z), fp(dz), n, d, float(tau));
   CYTOCON_CUDA_LAUNCHED();
   return dz;
 }
