@@ -49,6 +49,9 @@ void load_weights(Network& net, const std::string& path, LoadScope scope) {
     return;
   }
   io::SafeTensors st = io::read_safetensors(path);
+  auto preset = st.metadata.find("preset");
+  if (preset != st.metadata.end() && preset->second != net.preset().name)
+    fail(path + ": weights are for preset '" + preset->second + "', the network is preset '" + net.preset().name + "'");
   std::vector<io::NamedTensor> mem;
   for (auto& t : st.tensors) mem.push_back({t.name, io::channels_last(t.value)});
   load_state(net, mem, path, scope);

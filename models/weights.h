@@ -30,6 +30,7 @@ void load_state(Network& net, const std::vector<io::NamedTensor>& tensors, const
 // "preset": ...} plus `metadata`. Written atomically.
 void save_weights(const Network& net, const std::string& path, const io::Metadata& metadata = {});
 // Load from a weights file OR a training checkpoint (io::is_checkpoint), converting layouts.
+// A weights file whose metadata names another preset fails saying so.
 void load_weights(Network& net, const std::string& path, LoadScope scope = LoadScope::all);
 
 }  // namespace cytocon::models
