@@ -6,6 +6,10 @@
 
 #include "engine/io/atomic_file.h"
 #include "engine/io/checkpoint.h"
+#include "engine/ops.h"
+#include "engine/optim/optimizer.h"
+#include "engine/tape.h"
+#include "common/gradcheck.h"
 #include "models/model.h"
 
 using namespace cytocon;
@@ -135,5 +139,50 @@ TEST(Checkpoint, NetworkWeightsLoadFromACheckpoint) {
   models::Network c({"tiny", true, 0, DType::f32});
   models::load_weights(c, path);
   EXPECT_EQ(c.find("projection.fc2.bias")->to_vector<float>(), a.find("projection.fc2.bias")->to_vector<float>());
+  std::remove(path.c_str());
+}
+
+TEST(Checkpoint, ResumingATrainingStepIsBitIdentical) {
+  // Two LARS steps in one go == one step, checkpoint, a fresh network + optimiser loaded from
+  // it, one more step: same weights, velocities and BN statistics, bit for bit (DESIGN.md).
+  const Tensor x = test::random_tensor({2, 561, 561, 1}, 8, DType::f32, 0.0, 1.0);
+  const optim::LrSchedule sched{0.05, 2, 0, 0};  // warm-up: the resumed step count matters
+  auto train_step = [&](models::Network& net, optim::Lars& opt) {
+    const Shards sh;
+    Tape tape;
+    Tensor z = net.project(net.encode(x, true, sh), true, sh);
+    tape.backward(ops::supcon_loss(z, Tensor::from_vector<int32_t>({0, 0}, {2}), 0.07));
+    opt.step();
+    opt.zero_grad();
+  };
+  models::Network a({"tiny", true, 0, DType::f32});
+  a.init(4);
+  optim::Lars oa(a.trainable_params(), sched);
+  train_step(a, oa);
+  train_step(a, oa);
+
+  models::Network b({"tiny", true, 0, DType::f32});
+  b.init(4);
+  optim::Lars ob(b.trainable_params(), sched);
+  train_step(b, ob);
+  TrainingState st;
+  st.model = models::model_state(b);
+  st.optimizer = ob.state();
+  st.step = ob.steps();
+  const std::string path = tmp_path("resume.ckpt");
+  save_checkpoint(path, st);
+
+  TrainingState r = load_checkpoint(path);
+  models::Network c({"tiny", true, 0, DType::f32});
+  models::load_state(c, r.model, path);
+  optim::Lars oc(c.trainable_params(), sched);
+  oc.load_state(r.optimizer);
+  oc.set_steps(r.step);
+  train_step(c, oc);
+  for (const auto& t : models::model_state(a))
+    EXPECT_EQ(c.find(t.name)->to_vector<float>(), t.value.to_vector<float>()) << t.name;
+  std::vector<NamedTensor> va = oa.state(), vc = oc.state();
+  ASSERT_EQ(va.size(), vc.size());
+  for (size_t i = 0; i < va.size(); ++i) EXPECT_EQ(va[i].value.to_vector<float>(), vc[i].value.to_vector<float>()) << va[i].name;
   std::remove(path.c_str());
 }
