@@ -104,9 +104,10 @@ std::string compare_markdown(const std::vector<RunSummary>& runs) {
   for (const RunSummary& r : runs) {
     if (std::find(models.begin(), models.end(), r.model) == models.end()) models.push_back(r.model);
     auto key = std::make_pair(r.model, r.split);
-    check(!cell.count(key), "--compare: two evaluations of model '" + r.model + "' on " +
-                                dataset_name(r.split) + " (" + cell[key]->dir + ", " + r.dir +
-                                "): give each model a distinct --name");
+    auto seen = cell.find(key);
+    if (seen != cell.end())
+      fail("--compare: two evaluations of model '" + r.model + "' on " + dataset_name(r.split) + " (" +
+           seen->second->dir + ", " + r.dir + "): give each model a distinct --name");
     cell[key] = &r;
   }
   std::string md =

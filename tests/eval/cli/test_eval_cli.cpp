@@ -1,0 +1,125 @@
+// cytocon-eval end to end: a 2-brain synthetic dataset (one brain X_un), a random tiny network
+// with a 4-class classifier, evaluation on X_te and X_un, then --compare. Checks every output
+// file's contract (DESIGN.md "Interfaces") and that bad input fails with a clear message.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+#include "engine/io/atomic_file.h"
+#include "engine/io/safetensors.h"
+#include "eval/report.h"
+#include "models/model.h"
+
+using namespace cytocon;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kBin = CYTOCON_BIN_DIR;
+
+// Runs a command line; returns its exit status and fills `out` with stdout+stderr.
+int run(const std::string& cmd, std::string* out = nullptr) {
+  std::string log = testing::TempDir() + "/eval_cli.log";
+  int rc = std::system((cmd + " > " + log + " 2>&1").c_str());
+  if (out) *out = io::read_file(log);
+  return WEXITSTATUS(rc);
+}
+
+std::vector<std::string> lines(const std::string& s) {
+  std::vector<std::string> v;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) v.push_back(l);
+  return v;
+}
+
+class EvalCli : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = testing::TempDir() + "/eval_cli";
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ + "/run");
+    std::string out;
+    ASSERT_EQ(run(kBin + "/cytocon-synth --out " + dir_ + "/data --brains 2 --sections 3 --areas 4 --seed 3 "
+                  "--um-per-px 4 --size 1500x1200 --unseen 1",
+                  &out), 0) << out;
+    models::NetworkConfig nc;
+    nc.preset = "tiny";
+    nc.projection = false;
+    nc.num_classes = 4;
+    models::Network net(nc);
+    net.init(5);
+    models::save_weights(net, dir_ + "/run/final.safetensors");
+  }
+  static std::string dir_;
+};
+std::string EvalCli::dir_;
+
+}  // namespace
+
+TEST_F(EvalCli, WritesEveryOutputAndCompares) {
+  for (const char* split : {"test", "unseen"}) {
+    std::string out;
+    ASSERT_EQ(run(kBin + "/cytocon-eval --checkpoint " + dir_ + "/run/final.safetensors --data " + dir_ +
+                  "/data --split " + split + " --out " + dir_ + "/ev_" + split +
+                  " --spacing-um 300 --clusters 3 --tsne-iterations 100 --batch 8",
+                  &out), 0) << out;
+    const std::string ev = dir_ + "/ev_" + split;
+    for (const char* f : {"metrics.json", "predictions.csv", "features.safetensors", "clusters.md", "tsne.png",
+                          "tsne_areas.png", "confusion.png", "report.md"})
+      EXPECT_TRUE(fs::exists(ev + "/" + f)) << ev << "/" << f;
+    eval::RunSummary r = eval::read_metrics_json(ev + "/metrics.json");
+    EXPECT_EQ(r.split, split);
+    EXPECT_EQ(r.model, "run");
+    EXPECT_GE(r.n, 3);
+    for (double v : {r.f1_weighted, r.top1, r.top3}) EXPECT_TRUE(v >= 0 && v <= 1) << v;
+    EXPECT_LE(r.top1, r.top3);
+    // predictions.csv: header, one row per patch, 7 columns, clusters in 1..3.
+    std::vector<std::string> csv = lines(io::read_file(ev + "/predictions.csv"));
+    ASSERT_EQ(static_cast<int64_t>(csv.size()), r.n + 1);
+    EXPECT_EQ(csv[0], "index,brain,section,true,pred,top3,cluster");
+    for (size_t i = 1; i < csv.size(); ++i) {
+      EXPECT_EQ(std::count(csv[i].begin(), csv[i].end(), ','), 6) << csv[i];
+      EXPECT_EQ(std::count(csv[i].begin(), csv[i].end(), '|'), 2) << csv[i];
+      int cluster = std::stoi(csv[i].substr(csv[i].rfind(',') + 1));
+      EXPECT_TRUE(cluster >= 1 && cluster <= 3) << csv[i];
+    }
+    if (std::string(split) == "unseen") {  // X_un is brain02, the held-out brain
+      for (size_t i = 1; i < csv.size(); ++i) EXPECT_EQ(csv[i].find("brain02,"), csv[i].find(',') + 1) << csv[i];
+    }
+    // features.safetensors: h [n,128] f32 and labels [n] i32.
+    io::SafeTensors f = io::read_safetensors(ev + "/features.safetensors");
+    EXPECT_EQ(f.get("h").shape(), (Shape{r.n, 128}));
+    EXPECT_EQ(f.get("h").dtype(), DType::f32);
+    EXPECT_EQ(f.get("labels").shape(), (Shape{r.n}));
+    EXPECT_EQ(f.get("labels").dtype(), DType::i32);
+    std::string report = io::read_file(ev + "/report.md");
+    EXPECT_NE(report.find("| Cluster | Patches | Most frequent areas"), std::string::npos);
+  }
+  std::string out;
+  ASSERT_EQ(run(kBin + "/cytocon-eval --compare " + dir_ + "/fig2.md " + dir_ + "/ev_test " + dir_ + "/ev_unseen", &out), 0) << out;
+  std::vector<std::string> table = lines(io::read_file(dir_ + "/fig2.md"));
+  int rows = 0;
+  for (const std::string& l : table) rows += l.rfind("| run |", 0) == 0;
+  EXPECT_EQ(rows, 1);  // one model, both datasets in one row
+}
+
+TEST_F(EvalCli, BadInputFailsWithAClearMessage) {
+  std::string out;
+  EXPECT_EQ(run(kBin + "/cytocon-eval --checkpoint " + dir_ + "/run/final.safetensors --data " + dir_ +
+                "/data --split train --out " + dir_ + "/ev_bad", &out), 1);
+  EXPECT_NE(out.find("--split train: expected test (X_te) or unseen (X_un)"), std::string::npos) << out;
+  // A network without a classifier (a supcon run) cannot be evaluated.
+  models::NetworkConfig nc;
+  nc.preset = "tiny";
+  models::Network enc(nc);
+  enc.init(1);
+  models::save_weights(enc, dir_ + "/supcon.safetensors");
+  EXPECT_EQ(run(kBin + "/cytocon-eval --checkpoint " + dir_ + "/supcon.safetensors --data " + dir_ +
+                "/data --out " + dir_ + "/ev_bad", &out), 1);
+  EXPECT_NE(out.find("no classifier.weight"), std::string::npos) << out;
+  EXPECT_EQ(run(kBin + "/cytocon-eval --compare " + dir_ + "/x.md " + dir_ + "/nowhere", &out), 1);
+  EXPECT_NE(out.find("nowhere/metrics.json"), std::string::npos) << out;
+}
