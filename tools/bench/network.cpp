@@ -34,7 +34,7 @@ int run_network(const Options& o, Device d) {
   };
   auto infer = [&] {
     NoGrad ng;
-    net.encode(x, /*training=*/false, sh);
+    net.project(net.encode(x, /*training=*/false, sh), false, sh);
   };
 
   reset_peak_memory(d);
