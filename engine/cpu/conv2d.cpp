@@ -5,31 +5,41 @@
 // independent outputs only, so the bits never depend on the thread count.
 #include "engine/cpu/conv2d.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 #include "engine/cpu/conv2d_avx2.h"
 
 namespace cytocon::cpu {
 namespace portable {
 
+// Inner loops run over channels, each its own sum (vectorisable without reassociating anything).
+
 // y[n,i,j,o] = Σ_{p,q,c} x[n, s·i+p, s·j+q, c] · w[o,p,q,c], summed in (p, q, c) order.
 template <class T>
 void conv2d_forward(const ConvGeom& g, const T* x, const T* w, T* y) {
-  const int64_t oh = g.oh(), ow = g.ow(), K = g.k, C = g.cin, s = g.stride;
+  const int64_t oh = g.oh(), ow = g.ow(), K = g.k, C = g.cin, O = g.cout, s = g.stride, kkc = K * K * C;
+  std::vector<T> wt(static_cast<size_t>(kkc * O));  // wt[e][o] = w[o][e], e = (p·K + q)·C + c
+  for (int64_t o = 0; o < O; ++o)
+    for (int64_t e = 0; e < kkc; ++e) wt[e * O + o] = w[o * kkc + e];
 #pragma omp parallel for schedule(static) collapse(2)
   for (int64_t n = 0; n < g.n; ++n)
     for (int64_t i = 0; i < oh; ++i)
-      for (int64_t j = 0; j < ow; ++j)
-        for (int64_t o = 0; o < g.cout; ++o) {
-          T acc = 0;
-          for (int64_t p = 0; p < K; ++p) {
-            const T* xr = x + ((n * g.h + s * i + p) * g.w + s * j) * C;
-            const T* wr = w + (o * K + p) * K * C;
-            for (int64_t qc = 0; qc < K * C; ++qc) acc += xr[qc] * wr[qc];
+      for (int64_t j = 0; j < ow; ++j) {
+        T* yo = y + ((n * oh + i) * ow + j) * O;
+        for (int64_t o = 0; o < O; ++o) yo[o] = 0;
+        for (int64_t p = 0; p < K; ++p) {
+          const T* xr = x + ((n * g.h + s * i + p) * g.w + s * j) * C;
+          for (int64_t qc = 0; qc < K * C; ++qc) {
+            const T xv = xr[qc];
+            const T* wr = &wt[(p * K * C + qc) * O];
+#pragma omp simd
+            for (int64_t o = 0; o < O; ++o) yo[o] += xv * wr[o];
           }
-          y[((n * oh + i) * ow + j) * g.cout + o] = acc;
         }
+      }
 }
 
 // dx[n,h,w,c] = Σ dy[n,i,j,o]·w[o,p,q,c] over s·i+p = h, s·j+q = w, summed in (p, q, o) order.
@@ -39,39 +49,56 @@ void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
 #pragma omp parallel for schedule(static) collapse(2)
   for (int64_t n = 0; n < g.n; ++n)
     for (int64_t h = 0; h < g.h; ++h)
-      for (int64_t x = 0; x < g.w; ++x)
-        for (int64_t c = 0; c < C; ++c) {
-          T acc = 0;
-          for (int64_t p = 0; p < K; ++p) {
-            const int64_t hi = h - p;
-            if (hi < 0 || hi % s != 0 || hi / s >= oh) continue;
-            for (int64_t q = 0; q < K; ++q) {
-              const int64_t xj = x - q;
-              if (xj < 0 || xj % s != 0 || xj / s >= ow) continue;
-              const T* d = dy + ((n * oh + hi / s) * ow + xj / s) * O;
-              for (int64_t o = 0; o < O; ++o) acc += d[o] * w[((o * K + p) * K + q) * C + c];
+      for (int64_t x = 0; x < g.w; ++x) {
+        T* d = dx + ((n * g.h + h) * g.w + x) * C;
+        for (int64_t c = 0; c < C; ++c) d[c] = 0;
+        for (int64_t p = 0; p < K; ++p) {
+          const int64_t hi = h - p;
+          if (hi < 0 || hi % s != 0 || hi / s >= oh) continue;
+          for (int64_t q = 0; q < K; ++q) {
+            const int64_t xj = x - q;
+            if (xj < 0 || xj % s != 0 || xj / s >= ow) continue;
+            const T* dv = dy + ((n * oh + hi / s) * ow + xj / s) * O;
+            for (int64_t o = 0; o < O; ++o) {
+              const T dvo = dv[o];
+              const T* wr = w + ((o * K + p) * K + q) * C;
+#pragma omp simd
+              for (int64_t c = 0; c < C; ++c) d[c] += dvo * wr[c];
             }
           }
-          dx[((n * g.h + h) * g.w + x) * C + c] = acc;
         }
+      }
 }
 
 // dw_t[o,p,q,c] = Σ_{n in shard t} Σ_{i,j} dy[n,i,j,o]·x[n, s·i+p, s·j+q, c], summed in (n, i, j)
-// order; shard t covers samples [t·n/shards, (t+1)·n/shards).
+// order; shard t covers samples [t·n/shards, (t+1)·n/shards). Threads split (shard, block of
+// kBlock weight elements e = (p·K + q)·C + c).
 template <class T>
 void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, int shards, T* dw_partials) {
-  const int64_t oh = g.oh(), ow = g.ow(), K = g.k, C = g.cin, O = g.cout, s = g.stride;
-  const int64_t len = O * K * K * C;
+  constexpr int64_t kBlock = 32;
+  const int64_t oh = g.oh(), ow = g.ow(), K = g.k, C = g.cin, O = g.cout, s = g.stride, kkc = K * K * C;
+  const int64_t len = O * kkc, blocks = (kkc + kBlock - 1) / kBlock;
+  std::vector<int64_t> off(static_cast<size_t>(kkc));  // x offset of e from the window's corner
+  for (int64_t e = 0; e < kkc; ++e) off[e] = (e / (K * C) * g.w) * C + e % (K * C);
 #pragma omp parallel for schedule(static) collapse(2)
   for (int64_t t = 0; t < shards; ++t)
-    for (int64_t e = 0; e < len; ++e) {
-      const int64_t c = e % C, q = (e / C) % K, p = (e / (C * K)) % K, o = e / (C * K * K);
-      T acc = 0;
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t e0 = b * kBlock, e1 = std::min(kkc, e0 + kBlock);
+      std::vector<T> acc(static_cast<size_t>((e1 - e0) * O), T(0));  // acc[e - e0][o]
       for (int64_t n = t * g.n / shards; n < (t + 1) * g.n / shards; ++n)
         for (int64_t i = 0; i < oh; ++i)
-          for (int64_t j = 0; j < ow; ++j)
-            acc += dy[((n * oh + i) * ow + j) * O + o] * x[((n * g.h + s * i + p) * g.w + s * j + q) * C + c];
-      dw_partials[t * len + e] = acc;
+          for (int64_t j = 0; j < ow; ++j) {
+            const T* dv = dy + ((n * oh + i) * ow + j) * O;
+            const T* xw = x + ((n * g.h + s * i) * g.w + s * j) * C;
+            for (int64_t e = e0; e < e1; ++e) {
+              const T xv = xw[off[e]];
+              T* a = &acc[(e - e0) * O];
+#pragma omp simd
+              for (int64_t o = 0; o < O; ++o) a[o] += xv * dv[o];
+            }
+          }
+      for (int64_t e = e0; e < e1; ++e)
+        for (int64_t o = 0; o < O; ++o) dw_partials[t * len + o * kkc + e] = acc[(e - e0) * O + o];
     }
 }
 
