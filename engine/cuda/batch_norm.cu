@@ -4,9 +4,10 @@
 // the shard's rows with reduce.cuh's fixed-order sums), merged with Chan's formula along the
 // fixed tree of engine/shards.h (then across ranks: all-gather of the subtree roots, same tree).
 // Backward sums Σdy and Σdy·(x−μ) go per micro-shard through the same tree.
-// The per-channel arithmetic (Chan merge, invstd, a = γ·invstd, ...) is the CPU reference's
-// (engine/shards.cpp, engine/cpu/backend.cpp) operation for operation, with explicitly rounded
-// intrinsics (__fadd_rn ...) so that no multiply-add is fused: it gives the host's bits.
+// The per-channel arithmetic (Chan merge, invstd, a = γ·invstd, ...) and the elementwise passes
+// (y = (x−μ)·a + β, dx = a·dy + b·(x−μ) + k) are the CPU reference's (engine/shards.cpp,
+// engine/cpu/backend.cpp, engine/cpu/batch_norm.cpp) operation for operation, with explicitly
+// rounded intrinsics (__fadd_rn ...) so that no multiply-add is fused: the host's bits.
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.h"
 #include "engine/cuda/reduce.cuh"
@@ -93,9 +94,9 @@ void merge_moments_device(const Shards& sh, Mom* items, int64_t channels) {
 }
 
 // Per channel (engine/cpu/backend.cpp): var = M2/n; invstd = 1/√(var+ε); unbiased = M2/(n−1);
-// a = γ·invstd; b = β − μ·a.
-__global__ void forward_coefficients(const Mom* m, const float* gamma, const float* beta, float eps, float* mean,
-                                     float* invstd, float* var_unbiased, float* a, float* b, int channels) {
+// a = γ·invstd.
+__global__ void forward_coefficients(const Mom* m, const float* gamma, float eps, float* mean, float* invstd,
+                                     float* var_unbiased, float* a, int channels) {
   CYTOCON_GRID_LOOP(c, channels) {
     const float n = m[c].n, mu = m[c].mean;
     const float var = __fdiv_rn(m[c].m2, n);
@@ -104,21 +105,16 @@ __global__ void forward_coefficients(const Mom* m, const float* gamma, const flo
     invstd[c] = is;
     var_unbiased[c] = __fdiv_rn(m[c].m2, __fsub_rn(n, 1.f));
     a[c] = __fmul_rn(gamma[c], is);
-    b[c] = __fsub_rn(beta[c], __fmul_rn(mu, a[c]));
   }
 }
-// Inference: a = γ/√(running_var+ε); b = β − running_mean·a.
-__global__ void infer_coefficients(const float* gamma, const float* beta, const float* rmean, const float* rvar,
-                                   float eps, float* a, float* b, int channels) {
-  CYTOCON_GRID_LOOP(c, channels) {
-    a[c] = __fdiv_rn(gamma[c], __fsqrt_rn(__fadd_rn(rvar[c], eps)));
-    b[c] = __fsub_rn(beta[c], __fmul_rn(rmean[c], a[c]));
-  }
+// Inference: a = γ/√(running_var+ε).
+__global__ void infer_coefficients(const float* gamma, const float* rvar, float eps, float* a, int channels) {
+  CYTOCON_GRID_LOOP(c, channels) a[c] = __fdiv_rn(gamma[c], __fsqrt_rn(__fadd_rn(rvar[c], eps)));
 }
-// Backward (eqs. BN-3..5): dβ = Σdy; dγ = invstd·Σdy·(x−μ); dx = a·dy + b·x + k with
-// a = γ·invstd, b = −(a·invstd·dγ)/N, k = −(a·Σdy)/N − b·μ.
-__global__ void backward_coefficients(const float* sums, const float* gamma, const float* mean, const float* invstd,
-                                      float count, float* dgamma, float* dbeta, float* abk, int channels) {
+// Backward (eqs. BN-3..5): dβ = Σdy; dγ = invstd·Σdy·(x−μ); dx = a·dy + b·(x−μ) + k with
+// a = γ·invstd, b = −(a·invstd·dγ)/N, k = −(a·Σdy)/N.
+__global__ void backward_coefficients(const float* sums, const float* gamma, const float* invstd, float count,
+                                      float* dgamma, float* dbeta, float* abk, int channels) {
   CYTOCON_GRID_LOOP(c, channels) {
     const float sdy = sums[c], is = invstd[c];
     const float sdyxh = __fmul_rn(sums[channels + c], is);
@@ -128,7 +124,7 @@ __global__ void backward_coefficients(const float* sums, const float* gamma, con
     const float b = __fdiv_rn(-__fmul_rn(__fmul_rn(a, is), sdyxh), count);
     abk[c] = a;
     abk[channels + c] = b;
-    abk[2 * channels + c] = __fsub_rn(__fdiv_rn(-__fmul_rn(a, sdy), count), __fmul_rn(b, mean[c]));
+    abk[2 * channels + c] = __fdiv_rn(-__fmul_rn(a, sdy), count);
   }
 }
 
@@ -140,36 +136,37 @@ inline unsigned channel_blocks(int64_t total) {
   return static_cast<unsigned>(b < 1 ? 1 : (b > 16384 ? 16384 : b));
 }
 
-// y = x·a + b per channel (rounded as the CPU's: no fused multiply-add)
-__global__ void affine_kernel(const float* x, const float* a, const float* b, float* y, int64_t total, int c_count) {
+// y = (x − μ)·a + β per channel, rounded as the CPU's (no fused multiply-add)
+__global__ void affine_kernel(const float* x, const float* mu, const float* a, const float* beta, float* y,
+                              int64_t total, int c_count) {
   const int64_t start = blockIdx.x * int64_t(blockDim.x) + threadIdx.x, stride = int64_t(gridDim.x) * blockDim.x;
   if (stride % c_count == 0) {
     const int c = static_cast<int>(start % c_count);
-    const float ac = a[c], bc = b[c];
-    for (int64_t t = start; t < total; t += stride) y[t] = __fadd_rn(__fmul_rn(x[t], ac), bc);
+    const float mc = mu[c], ac = a[c], bc = beta[c];
+    for (int64_t t = start; t < total; t += stride) y[t] = __fadd_rn(__fmul_rn(__fsub_rn(x[t], mc), ac), bc);
   } else {
     for (int64_t t = start; t < total; t += stride) {
       const int c = static_cast<int>(t % c_count);
-      y[t] = __fadd_rn(__fmul_rn(x[t], a[c]), b[c]);
+      y[t] = __fadd_rn(__fmul_rn(__fsub_rn(x[t], mu[c]), a[c]), beta[c]);
     }
   }
 }
-// dx = (a·dy + b·x) + k per channel (rounded as the CPU's)
-__global__ void backward_kernel(const float* dy, const float* x, const float* abk, float* dx, int64_t total,
-                                int c_count) {
+// dx = (a·dy + b·(x − μ)) + k per channel, rounded as the CPU's
+__global__ void backward_kernel(const float* dy, const float* x, const float* mu, const float* abk, float* dx,
+                                int64_t total, int c_count) {
   const float* a = abk;
   const float* b = abk + c_count;
   const float* k = abk + 2 * c_count;
   const int64_t start = blockIdx.x * int64_t(blockDim.x) + threadIdx.x, stride = int64_t(gridDim.x) * blockDim.x;
   if (stride % c_count == 0) {
     const int c = static_cast<int>(start % c_count);
-    const float ac = a[c], bc = b[c], kc = k[c];
+    const float ac = a[c], bc = b[c], kc = k[c], mc = mu[c];
     for (int64_t t = start; t < total; t += stride)
-      dx[t] = __fadd_rn(__fadd_rn(__fmul_rn(ac, dy[t]), __fmul_rn(bc, x[t])), kc);
+      dx[t] = __fadd_rn(__fadd_rn(__fmul_rn(ac, dy[t]), __fmul_rn(bc, __fsub_rn(x[t], mc))), kc);
   } else {
     for (int64_t t = start; t < total; t += stride) {
       const int c = static_cast<int>(t % c_count);
-      dx[t] = __fadd_rn(__fadd_rn(__fmul_rn(a[c], dy[t]), __fmul_rn(b[c], x[t])), k[c]);
+      dx[t] = __fadd_rn(__fadd_rn(__fmul_rn(a[c], dy[t]), __fmul_rn(b[c], __fsub_rn(x[t], mu[c]))), k[c]);
     }
   }
 }
@@ -187,10 +184,10 @@ void check_channels(const Tensor& t, int64_t c, const char* op, const char* name
   check_f32(t, op, name);
   check_shape(t, {c}, (std::string("cuda ") + op + ": " + name).c_str());
 }
-void apply_affine(const Tensor& x, const float* a, const float* b, Tensor& y, int64_t c) {
+void apply_affine(const Tensor& x, const float* mu, const float* a, const float* beta, Tensor& y, int64_t c) {
   y = empty_f32(x.shape());
   if (x.numel())
-    affine_kernel<<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(fp(x), a, b, fp(y), x.numel(), int(c));
+    affine_kernel<<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(fp(x), mu, a, beta, fp(y), x.numel(), int(c));
   CYTOCON_CUDA_LAUNCHED();
 }
 
@@ -223,12 +220,11 @@ void batch_norm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor
   mean = empty_f32({C});
   invstd = empty_f32({C});
   var_unbiased = empty_f32({C});
-  Scratch ab(sizeof(float) * 2 * C);
-  forward_coefficients<<<blocks_for(C), kThreads, 0, stream()>>>(moments.as<Mom>(), fp(gamma), fp(beta), float(eps),
-                                                                 fp(mean), fp(invstd), fp(var_unbiased), ab.as<float>(),
-                                                                 ab.as<float>() + C, int(C));
+  Scratch a(sizeof(float) * C);
+  forward_coefficients<<<blocks_for(C), kThreads, 0, stream()>>>(moments.as<Mom>(), fp(gamma), float(eps), fp(mean),
+                                                                 fp(invstd), fp(var_unbiased), a.as<float>(), int(C));
   CYTOCON_CUDA_LAUNCHED();
-  apply_affine(x, ab.as<float>(), ab.as<float>() + C, y, C);
+  apply_affine(x, fp(mean), a.as<float>(), fp(beta), y, C);
 }
 
 Tensor batch_norm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
@@ -241,12 +237,12 @@ Tensor batch_norm_forward_infer(const Tensor& x, const Tensor& gamma, const Tens
   check_channels(running_mean, L.c, op, "running_mean");
   check_channels(running_var, L.c, op, "running_var");
   const int64_t C = L.c;
-  Scratch ab(sizeof(float) * 2 * C);
-  infer_coefficients<<<blocks_for(C), kThreads, 0, stream()>>>(fp(gamma), fp(beta), fp(running_mean), fp(running_var),
-                                                               float(eps), ab.as<float>(), ab.as<float>() + C, int(C));
+  Scratch a(sizeof(float) * C);
+  infer_coefficients<<<blocks_for(C), kThreads, 0, stream()>>>(fp(gamma), fp(running_var), float(eps), a.as<float>(),
+                                                               int(C));
   CYTOCON_CUDA_LAUNCHED();
   Tensor y;
-  apply_affine(x, ab.as<float>(), ab.as<float>() + C, y, C);
+  apply_affine(x, fp(running_mean), a.as<float>(), fp(beta), y, C);
   return y;
 }
 
@@ -268,13 +264,13 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
   const float count = static_cast<float>(sh.global_n(L.n) * L.rows_per_sample);  // values per channel, all ranks
   dbeta = empty_f32({C});
   dgamma = empty_f32({C});
-  backward_coefficients<<<blocks_for(C), kThreads, 0, stream()>>>(sums.as<float>(), fp(gamma), fp(mean), fp(invstd),
-                                                                  count, fp(dgamma), fp(dbeta), abk.as<float>(), int(C));
+  backward_coefficients<<<blocks_for(C), kThreads, 0, stream()>>>(sums.as<float>(), fp(gamma), fp(invstd), count,
+                                                                  fp(dgamma), fp(dbeta), abk.as<float>(), int(C));
   CYTOCON_CUDA_LAUNCHED();
   dx = empty_f32(x.shape());
   if (x.numel())
-    backward_kernel<<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(fp(dy), fp(x), abk.as<float>(), fp(dx),
-                                                                         x.numel(), int(C));
+    backward_kernel<<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(fp(dy), fp(x), fp(mean), abk.as<float>(),
+                                                                         fp(dx), x.numel(), int(C));
   CYTOCON_CUDA_LAUNCHED();
 }
 
