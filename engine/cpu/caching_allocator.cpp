@@ -1,5 +1,6 @@
 #include "engine/cpu/caching_allocator.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -16,12 +17,29 @@ constexpr size_t kMinCachedBytes = size_t(1) << 20;
 
 size_t rounded(size_t bytes) { return bytes ? (bytes + 63) / 64 * 64 : 64; }
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr size_t kDefaultCacheMb = 0;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr size_t kDefaultCacheMb = 0;
+#else
+constexpr size_t kDefaultCacheMb = 2048;
+#endif
+#else
+constexpr size_t kDefaultCacheMb = 2048;
+#endif
+
 size_t cache_limit_bytes() {
   const char* env = std::getenv("CYTOCON_CPU_CACHE_MB");
-  if (!env || !*env) return size_t(2048) << 20;
+  if (!env || !*env) return kDefaultCacheMb << 20;
   char* end = nullptr;
   const unsigned long long mb = std::strtoull(env, &end, 10);
-  check(end && *end == '\0', std::string("CYTOCON_CPU_CACHE_MB=") + env + ": expected a whole number of megabytes");
+  if (*env == '-' || !end || *end != '\0') {
+    // Read during static initialisation, where an exception could only terminate: warn instead.
+    std::fprintf(stderr, "cytocon: CYTOCON_CPU_CACHE_MB=%s is not a whole number of megabytes; using %zu\n", env,
+                 kDefaultCacheMb);
+    return kDefaultCacheMb << 20;
+  }
   return static_cast<size_t>(mb) << 20;
 }
 
@@ -58,6 +76,7 @@ class CachingAllocator final : public Allocator {
     std::free(p);
   }
   void memset_zero(void* p, size_t bytes) override { std::memset(p, 0, bytes); }
+  size_t limit() const { return limit_; }
 
  private:
   std::mutex mu_;
@@ -66,16 +85,19 @@ class CachingAllocator final : public Allocator {
   const size_t limit_;
 };
 
+// Never destroyed: tensors with static storage duration may be freed after main returns.
+CachingAllocator& the_allocator() {
+  static CachingAllocator* a = new CachingAllocator();
+  return *a;
+}
+
 }  // namespace
 
 void install_caching_allocator() {
-  // Never destroyed: tensors with static storage duration may be freed after main returns.
-  static CachingAllocator* a = [] {
-    auto* p = new CachingAllocator();
-    register_allocator(Device::cpu, p);
-    return p;
-  }();
-  (void)a;
+  static const bool installed = (register_allocator(Device::cpu, &the_allocator()), true);
+  (void)installed;
 }
+
+size_t caching_allocator_limit() { return the_allocator().limit(); }
 
 }  // namespace cytocon::cpu
