@@ -339,14 +339,8 @@ class CpuBackend final : public Backend {
     dispatch(x.dtype(), "linear weight gradient", [&](auto t) {
       using T = decltype(t);
       const int64_t len = g.out * g.in + (with_bias ? g.out : 0);
-      // One partial per shard: [dw (out·in) | db (out)], so a single tree combines both.
-      std::vector<T> dwp(static_cast<size_t>(sh.count * g.out * g.in)), dbp(static_cast<size_t>(sh.count * g.out));
-      cpu::linear_backward_weight<T>(g, x.data<T>(), dy.data<T>(), sh.count, dwp.data(), with_bias ? dbp.data() : nullptr);
       std::vector<T> part(static_cast<size_t>(sh.count * len));
-      for (int s = 0; s < sh.count; ++s) {
-        std::copy(dwp.begin() + s * g.out * g.in, dwp.begin() + (s + 1) * g.out * g.in, part.begin() + s * len);
-        if (with_bias) std::copy(dbp.begin() + s * g.out, dbp.begin() + (s + 1) * g.out, part.begin() + s * len + g.out * g.in);
-      }
+      cpu::linear_backward_weight<T>(g, x.data<T>(), dy.data<T>(), sh.count, with_bias, part.data());
       sum_shards(sh, part.data(), len);
       std::copy(part.begin(), part.begin() + g.out * g.in, dw.data<T>());
       if (with_bias) std::copy(part.begin() + g.out * g.in, part.begin() + len, db.data<T>());

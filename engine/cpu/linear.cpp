@@ -32,12 +32,12 @@ void linear_backward_data(const LinearGeom& g, const T* dy, const T* w, T* dx) {
 }
 
 template <class T>
-void linear_backward_weight(const LinearGeom& g, const T* x, const T* dy, int shards, T* dw_partials, T* db_partials) {
-  const int64_t per = g.n / shards;
+void linear_backward_weight(const LinearGeom& g, const T* x, const T* dy, int shards, bool with_bias, T* partials) {
+  const int64_t per = g.n / shards, len = g.out * g.in + (with_bias ? g.out : 0);
 #pragma omp parallel for schedule(static) collapse(2) if (g.n * g.out * g.in >= (1 << 16))
   for (int64_t t = 0; t < shards; ++t)
     for (int64_t o = 0; o < g.out; ++o) {
-      T* dw = dw_partials + (t * g.out + o) * g.in;
+      T* dw = partials + t * len + o * g.in;
       std::fill(dw, dw + g.in, T(0));
       T db = T(0);
       for (int64_t s = t * per; s < (t + 1) * per; ++s) {
@@ -46,14 +46,14 @@ void linear_backward_weight(const LinearGeom& g, const T* x, const T* dy, int sh
         for (int64_t i = 0; i < g.in; ++i) dw[i] += a * xs[i];
         db += a;
       }
-      if (db_partials) db_partials[t * g.out + o] = db;
+      if (with_bias) partials[t * len + g.out * g.in + o] = db;
     }
 }
 
 #define CYTOCON_INSTANTIATE(T)                                                                      \
   template void linear_forward<T>(const LinearGeom&, const T*, const T*, const T*, T*);             \
   template void linear_backward_data<T>(const LinearGeom&, const T*, const T*, T*);                 \
-  template void linear_backward_weight<T>(const LinearGeom&, const T*, const T*, int, T*, T*);
+  template void linear_backward_weight<T>(const LinearGeom&, const T*, const T*, int, bool, T*);
 CYTOCON_INSTANTIATE(float)
 CYTOCON_INSTANTIATE(double)
 #undef CYTOCON_INSTANTIATE

@@ -13,8 +13,9 @@ struct LinearGeom {
 
 template <class T> void linear_forward(const LinearGeom& g, const T* x, const T* w, const T* b, T* y);  // b may be null
 template <class T> void linear_backward_data(const LinearGeom& g, const T* dy, const T* w, T* dx);
-// dw_partials [shards][out·in]; db_partials [shards][out] (skipped when null).
+// One partial per micro-shard, partials[t] = [dw (out·in) | db (out, only when with_bias)], so that a
+// single sum_shards combines both: partials is [shards][out·in + (with_bias ? out : 0)].
 template <class T>
-void linear_backward_weight(const LinearGeom& g, const T* x, const T* dy, int shards, T* dw_partials, T* db_partials);
+void linear_backward_weight(const LinearGeom& g, const T* x, const T* dy, int shards, bool with_bias, T* partials);
 
 }  // namespace cytocon::cpu
