@@ -58,6 +58,7 @@ cpu::BnGeom bn_geom(const Tensor& x, const char* op) {
   need(x, op, "x");
   check(x.ndim() >= 2, std::string(op) + ": x has shape " + shape_str(x.shape()) + ", expected [N,...,C]");
   const int64_t n = x.dim(0), c = x.dim(-1);
+  check(c > 0, std::string(op) + ": x has shape " + shape_str(x.shape()) + ", expected at least one channel");
   return {n, n ? x.numel() / (n * c) : 0, c};
 }
 
