@@ -1,5 +1,5 @@
-// CPU convolution (engine/cpu/conv2d.h): float32 goes to the AVX2/FMA kernels where the build
-// targets them (engine/cpu/conv2d_avx2.h). float64 (gradient checks), builds without AVX2, and
+// CPU convolution (engine/cpu/conv2d.h): float32 goes to the AVX2/FMA kernels where the CPU has
+// them (engine/cpu/conv2d_avx2.h). float64 (gradient checks), other CPUs and compilers, and
 // strided backward-data (the network never needs it: its strided conv reads the input image)
 // run the portable loops below: one fixed summation order per output element, OpenMP over
 // independent outputs only, so the bits never depend on the thread count.
@@ -108,7 +108,7 @@ template <class T>
 void conv2d_forward(const ConvGeom& g, const T* x, const T* w, T* y) {
 #ifdef CYTOCON_CONV_AVX2
   if constexpr (std::is_same<T, float>::value)
-    return avx2::conv2d_forward(g, x, w, y);
+    if (avx2::available()) return avx2::conv2d_forward(g, x, w, y);
 #endif
   portable::conv2d_forward(g, x, w, y);
 }
@@ -117,7 +117,7 @@ template <class T>
 void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
 #ifdef CYTOCON_CONV_AVX2
   if constexpr (std::is_same<T, float>::value)
-    if (g.stride == 1) return avx2::conv2d_backward_data(g, dy, w, dx);
+    if (g.stride == 1 && avx2::available()) return avx2::conv2d_backward_data(g, dy, w, dx);
 #endif
   portable::conv2d_backward_data(g, dy, w, dx);
 }
@@ -126,7 +126,7 @@ template <class T>
 void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, int shards, T* dw_partials) {
 #ifdef CYTOCON_CONV_AVX2
   if constexpr (std::is_same<T, float>::value)
-    return avx2::conv2d_backward_weight(g, x, dy, shards, dw_partials);
+    if (avx2::available()) return avx2::conv2d_backward_weight(g, x, dy, shards, dw_partials);
 #endif
   portable::conv2d_backward_weight(g, x, dy, shards, dw_partials);
 }

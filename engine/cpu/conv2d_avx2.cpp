@@ -16,7 +16,21 @@
 #include <cstring>
 #include <vector>
 
+// Every function below that touches vectors is compiled for AVX2+FMA whatever -march says; the
+// standard library templates keep the build's target (they are defined above this point).
+#define CYTOCON_AVX2 __attribute__((target("avx2,fma")))
+
 namespace cytocon::cpu::avx2 {
+
+bool available() {
+#if defined(__AVX2__) && defined(__FMA__)
+  return true;
+#else
+  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return ok;
+#endif
+}
+
 namespace {
 
 constexpr int kMR = 6;    // pixels (forward) or weight elements (weight gradient) per tile
@@ -28,7 +42,7 @@ constexpr int64_t kMinBlockPixels = 64;
 // Lane masks selecting the first `valid` of 16 channels (the last, partial channel block).
 struct Mask {
   __m256i lo, hi;
-  explicit Mask(int64_t valid) {
+  CYTOCON_AVX2 explicit Mask(int64_t valid) {
     alignas(32) int32_t m[kNR];
     for (int i = 0; i < kNR; ++i) m[i] = i < valid ? -1 : 0;
     lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(m));
@@ -65,7 +79,7 @@ std::vector<float> pack_weights(int64_t cout, int64_t k, int64_t kc, Get get) {
 // y[m·ys + 0..15] = Σ_{p<k} Σ_{e<kc} x0[p·rs + m·ps + e] · wb[(p·kc + e)·16 + 0..15], m < MR:
 // one FMA chain per output in (p, e) order. rs: input row stride, ps: input pixel stride (s·Cin).
 template <int MR>
-void forward_tile(const float* x0, int64_t rs, int64_t ps, int64_t k, int64_t kc, const float* wb, float* y,
+CYTOCON_AVX2 void forward_tile(const float* x0, int64_t rs, int64_t ps, int64_t k, int64_t kc, const float* wb, float* y,
                   int64_t ys, int64_t valid, const Mask& mask) {
   CYTOCON_TILE_ZERO
   for (int64_t p = 0; p < k; ++p) {
@@ -104,7 +118,7 @@ constexpr ForwardTile kForwardTile[kMR + 1] = {nullptr,           forward_tile<1
 
 // One output row y_row[j, o], j < ow, all channels, from the input row x_row (kernel row p at
 // x_row + p·rs) and packed weights (pack_weights layout).
-void forward_row(const float* xrow, int64_t rs, int64_t ps, int64_t k, int64_t kc, int64_t ow, int64_t cout,
+CYTOCON_AVX2 void forward_row(const float* xrow, int64_t rs, int64_t ps, int64_t k, int64_t kc, int64_t ow, int64_t cout,
                  const float* wp, float* yrow, const Mask& tail) {
   const int64_t nb = (cout + kNR - 1) / kNR;
   for (int64_t ob = 0; ob < nb; ++ob) {
@@ -121,7 +135,7 @@ void forward_row(const float* xrow, int64_t rs, int64_t ps, int64_t k, int64_t k
 // channels over a block of `rows` output rows of ow pixels (input rows xstep apart, dy rows dystep
 // apart): a register sum in pixel order, then added to tot[m·16 + 0..15].
 template <int MR>
-void weight_tile(const float* const* xp, int64_t ps, const float* dyr, int64_t cout, int64_t ow, int64_t rows,
+CYTOCON_AVX2 void weight_tile(const float* const* xp, int64_t ps, const float* dyr, int64_t cout, int64_t ow, int64_t rows,
                  int64_t xstep, int64_t dystep, bool full, const Mask& mask, float* tot) {
   CYTOCON_TILE_ZERO
   for (int64_t r = 0; r < rows; ++r) {
@@ -151,7 +165,7 @@ constexpr WeightTile kWeightTile[kMR + 1] = {nullptr,          weight_tile<1>, w
 
 }  // namespace
 
-void conv2d_forward(const ConvGeom& g, const float* x, const float* w, float* y) {
+CYTOCON_AVX2 void conv2d_forward(const ConvGeom& g, const float* x, const float* w, float* y) {
   const int64_t k = g.k, cin = g.cin, cout = g.cout, s = g.stride, oh = g.oh(), ow = g.ow(), kc = k * cin;
   const std::vector<float> wp =
       pack_weights(cout, k, kc, [&](int64_t o, int64_t p, int64_t e) { return w[(o * k + p) * kc + e]; });
@@ -166,7 +180,7 @@ void conv2d_forward(const ConvGeom& g, const float* x, const float* w, float* y)
 // dx[h, x, c] = Σ_{p', q', o} dyp[h+p', x+q', o] · w[o, k-1-p', k-1-q', c], dyp = dy zero-padded by
 // k-1 on every side: a stride-1 forward row with Cin and Cout of the layer swapped. Each thread
 // copies the k padded dy rows of its dx row into a window buffer (zero rows outside dy).
-void conv2d_backward_data(const ConvGeom& g, const float* dy, const float* w, float* dx) {
+CYTOCON_AVX2 void conv2d_backward_data(const ConvGeom& g, const float* dy, const float* w, float* dx) {
   const int64_t k = g.k, cin = g.cin, cout = g.cout, oh = g.oh(), ow = g.ow(), pad = k - 1, pw = ow + 2 * pad;
   const std::vector<float> wt = pack_weights(cin, k, k * cout, [&](int64_t c, int64_t p, int64_t e) {
     const int64_t q = e / cout, o = e % cout;
@@ -199,7 +213,7 @@ void conv2d_backward_data(const ConvGeom& g, const float* dy, const float* w, fl
 // is one shard's group of tiles, walked row by row over the shard's samples (each tile's sum is
 // the same whichever unit or thread computes it). Several groups per shard only when there are
 // fewer shards than threads to keep busy; otherwise each unit reads only its own shard's data.
-void conv2d_backward_weight(const ConvGeom& g, const float* x, const float* dy, int shards, float* dw_partials) {
+CYTOCON_AVX2 void conv2d_backward_weight(const ConvGeom& g, const float* x, const float* dy, int shards, float* dw_partials) {
   const int64_t k = g.k, cin = g.cin, cout = g.cout, s = g.stride, oh = g.oh(), ow = g.ow();
   const int64_t kkc = k * k * cin, len = cout * kkc, ne = (kkc + kMR - 1) / kMR, nb = (cout + kNR - 1) / kNR;
   const int64_t tiles = ne * nb, rs = g.w * cin, ps = s * cin;
