@@ -143,6 +143,7 @@ int main(int argc, char** argv) {
         env.device = device;
         env.progress = quiet ? nullptr : stdout;
         env.tty = Progress::is_tty(stdout);
+        env.progress_interval_s = env.tty ? 0.5 : 10.0;  // a log file gets a line every 10 s
         RunResult r = run_training(cfg, ds->num_classes(), source, env, resume);
         if (ctx.rank() == 0)
           std::fprintf(r.status == RunStatus::finished ? stdout : stderr, "cytocon-train: %s%s\n",
