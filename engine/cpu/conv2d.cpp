@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/cpu/conv2d_avx2.h"
+#include "engine/cpu/conv2d_portable.h"
 
 namespace cytocon::cpu {
 namespace portable {
@@ -101,6 +102,13 @@ void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, int shar
         for (int64_t o = 0; o < O; ++o) dw_partials[t * len + o * kkc + e] = acc[(e - e0) * O + o];
     }
 }
+
+template void conv2d_forward<float>(const ConvGeom&, const float*, const float*, float*);
+template void conv2d_forward<double>(const ConvGeom&, const double*, const double*, double*);
+template void conv2d_backward_data<float>(const ConvGeom&, const float*, const float*, float*);
+template void conv2d_backward_data<double>(const ConvGeom&, const double*, const double*, double*);
+template void conv2d_backward_weight<float>(const ConvGeom&, const float*, const float*, int, float*);
+template void conv2d_backward_weight<double>(const ConvGeom&, const double*, const double*, int, double*);
 
 }  // namespace portable
 

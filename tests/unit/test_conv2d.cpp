@@ -1,6 +1,7 @@
 // CPU conv2d kernels (engine/cpu/conv2d.h) against naive loops in long double: forward, backward
 // data and per-shard backward weight, float and double, odd sizes, strides 1/2/4, Cin = 1 (the
 // first layer) and channel counts around the vector widths; bitwise equality across thread counts.
+// Float runs twice: through the dispatch (the AVX2 kernels on such a CPU) and the portable loops.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "engine/cpu/conv2d.h"
+#include "engine/cpu/conv2d_portable.h"
 
 using cytocon::cpu::ConvGeom;
 
@@ -117,22 +119,39 @@ const std::vector<ConvGeom>& cases() {
   return c;
 }
 
+// The kernel set under test: the public dispatch, or the portable loops.
 template <class T>
-void check_forward() {
+struct Kernels {
+  bool portable;
+  void forward(const ConvGeom& g, const T* x, const T* w, T* y) const {
+    portable ? cytocon::cpu::portable::conv2d_forward<T>(g, x, w, y) : cytocon::cpu::conv2d_forward<T>(g, x, w, y);
+  }
+  void backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) const {
+    portable ? cytocon::cpu::portable::conv2d_backward_data<T>(g, dy, w, dx)
+             : cytocon::cpu::conv2d_backward_data<T>(g, dy, w, dx);
+  }
+  void backward_weight(const ConvGeom& g, const T* x, const T* dy, int shards, T* dw) const {
+    portable ? cytocon::cpu::portable::conv2d_backward_weight<T>(g, x, dy, shards, dw)
+             : cytocon::cpu::conv2d_backward_weight<T>(g, x, dy, shards, dw);
+  }
+};
+
+template <class T>
+void check_forward(Kernels<T> kn) {
   for (const ConvGeom& g : cases()) {
     auto x = random_vec<T>(x_len(g), 1), w = random_vec<T>(w_len(g), 2);
     std::vector<T> y(static_cast<size_t>(y_len(g)));
-    cytocon::cpu::conv2d_forward<T>(g, x.data(), w.data(), y.data());
+    kn.forward(g, x.data(), w.data(), y.data());
     expect_close(y, naive_forward(g, x, w), 4 * eps<T>() * g.k * g.k * g.cin, "forward " + geom_str(g));
   }
 }
 
 template <class T>
-void check_backward_data() {
+void check_backward_data(Kernels<T> kn) {
   for (const ConvGeom& g : cases()) {
     auto dy = random_vec<T>(y_len(g), 3), w = random_vec<T>(w_len(g), 4);
     std::vector<T> dx(static_cast<size_t>(x_len(g)), T(12345));  // every element must be written
-    cytocon::cpu::conv2d_backward_data<T>(g, dy.data(), w.data(), dx.data());
+    kn.backward_data(g, dy.data(), w.data(), dx.data());
     expect_close(dx, naive_backward_data(g, dy, w), 4 * eps<T>() * g.k * g.k * g.cout,
                  "backward data " + geom_str(g));
   }
@@ -141,7 +160,7 @@ void check_backward_data() {
 // Each shard's partial equals the naive gradient of its own samples, and their sum equals the
 // gradient of the whole batch.
 template <class T>
-void check_backward_weight() {
+void check_backward_weight(Kernels<T> kn) {
   for (ConvGeom g : cases()) {
     for (int shards : {1, 2, 4}) {
       g.n = 2 * shards + 1 + (shards > 1);  // batch larger than the shard count
@@ -149,7 +168,7 @@ void check_backward_weight() {
       auto x = random_vec<T>(x_len(g), 5), dy = random_vec<T>(y_len(g), 6);
       const int64_t len = w_len(g);
       std::vector<T> partials(static_cast<size_t>(shards * len), T(12345));
-      cytocon::cpu::conv2d_backward_weight<T>(g, x.data(), dy.data(), shards, partials.data());
+      kn.backward_weight(g, x.data(), dy.data(), shards, partials.data());
       const double tol = 4 * eps<T>() * g.n * g.oh() * g.ow();
       Ref total(static_cast<size_t>(len), 0);
       for (int t = 0; t < shards; ++t) {
@@ -167,31 +186,39 @@ void check_backward_weight() {
 
 }  // namespace
 
-TEST(Conv2dKernel, ForwardMatchesNaiveFloat) { check_forward<float>(); }
-TEST(Conv2dKernel, ForwardMatchesNaiveDouble) { check_forward<double>(); }
-TEST(Conv2dKernel, BackwardDataMatchesNaiveFloat) { check_backward_data<float>(); }
-TEST(Conv2dKernel, BackwardDataMatchesNaiveDouble) { check_backward_data<double>(); }
-TEST(Conv2dKernel, BackwardWeightPerShardFloat) { check_backward_weight<float>(); }
-TEST(Conv2dKernel, BackwardWeightPerShardDouble) { check_backward_weight<double>(); }
+TEST(Conv2dKernel, ForwardMatchesNaiveFloat) { check_forward<float>({false}); }
+TEST(Conv2dKernel, ForwardMatchesNaiveFloatPortable) { check_forward<float>({true}); }
+TEST(Conv2dKernel, ForwardMatchesNaiveDouble) { check_forward<double>({false}); }
+TEST(Conv2dKernel, BackwardDataMatchesNaiveFloat) { check_backward_data<float>({false}); }
+TEST(Conv2dKernel, BackwardDataMatchesNaiveFloatPortable) { check_backward_data<float>({true}); }
+TEST(Conv2dKernel, BackwardDataMatchesNaiveDouble) { check_backward_data<double>({false}); }
+TEST(Conv2dKernel, BackwardWeightPerShardFloat) { check_backward_weight<float>({false}); }
+TEST(Conv2dKernel, BackwardWeightPerShardFloatPortable) { check_backward_weight<float>({true}); }
+TEST(Conv2dKernel, BackwardWeightPerShardDouble) { check_backward_weight<double>({false}); }
 
-// Threads split only independent outputs: 1, 2 and 3 threads give the same bits.
+// Threads split only independent outputs: 1, 2 and 3 threads give the same bits, in both kernel
+// sets (3 threads also splits the single-shard weight gradient into more tile groups).
 TEST(Conv2dKernel, BitIdenticalAcrossThreadCounts) {
-  for (const ConvGeom& g0 : cases()) {
-    ConvGeom g = g0;
-    g.n = 4;
-    auto x = random_vec<float>(x_len(g), 7), w = random_vec<float>(w_len(g), 8), dy = random_vec<float>(y_len(g), 9);
-    std::vector<std::vector<float>> out[3];
-    const int saved = omp_get_max_threads();
-    for (int t = 0; t < 3; ++t) {
-      omp_set_num_threads(t + 1);
-      std::vector<float> y(y_len(g)), dx(x_len(g)), dw(2 * w_len(g));
-      cytocon::cpu::conv2d_forward<float>(g, x.data(), w.data(), y.data());
-      cytocon::cpu::conv2d_backward_data<float>(g, dy.data(), w.data(), dx.data());
-      cytocon::cpu::conv2d_backward_weight<float>(g, x.data(), dy.data(), 2, dw.data());
-      out[t] = {y, dx, dw};
+  for (const bool portable : {false, true})
+    for (const ConvGeom& g0 : cases()) {
+      const Kernels<float> kn{portable};
+      ConvGeom g = g0;
+      g.n = 4;
+      auto x = random_vec<float>(x_len(g), 7), w = random_vec<float>(w_len(g), 8), dy = random_vec<float>(y_len(g), 9);
+      std::vector<std::vector<float>> out[3];
+      const int saved = omp_get_max_threads();
+      for (int t = 0; t < 3; ++t) {
+        omp_set_num_threads(t + 1);
+        std::vector<float> y(y_len(g)), dx(x_len(g)), dw2(2 * w_len(g)), dw1(w_len(g));
+        kn.forward(g, x.data(), w.data(), y.data());
+        kn.backward_data(g, dy.data(), w.data(), dx.data());
+        kn.backward_weight(g, x.data(), dy.data(), 2, dw2.data());
+        kn.backward_weight(g, x.data(), dy.data(), 1, dw1.data());
+        out[t] = {y, dx, dw2, dw1};
+      }
+      omp_set_num_threads(saved);
+      for (int t = 1; t < 3; ++t)
+        for (int k = 0; k < 4; ++k)
+          EXPECT_EQ(out[t][k], out[0][k]) << "output " << k << (portable ? " portable " : " ") << geom_str(g);
     }
-    omp_set_num_threads(saved);
-    for (int t = 1; t < 3; ++t)
-      for (int k = 0; k < 3; ++k) EXPECT_EQ(out[t][k], out[0][k]) << "output " << k << " " << geom_str(g);
-  }
 }
