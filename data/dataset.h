@@ -3,7 +3,8 @@
 // (paper §3: 80% of the sections of the training brains train, 20% are X_te; held-out brains are
 // X_un).
 //
-//   auto ds = cytocon::data::Dataset::open("synth", {.spacing_um = 100});
+//   DatasetOptions opt;  opt.spacing_um = 100;
+//   auto ds = cytocon::data::Dataset::open("synth", opt);
 //   ds->points_in(Split::train)   // indices into ds->points()
 #pragma once
 #include <cstdint>

@@ -33,6 +33,10 @@ Loader::Loader(std::shared_ptr<const Dataset> ds, LoaderConfig cfg)
   check(cfg_.patch_px > 0 && cfg_.um_per_px > 0, "loader patch_px and um_per_px must be > 0");
   check(cfg_.threads >= 0 && cfg_.prefetch >= 1, "loader threads must be >= 0 and prefetch >= 1");
   check(sampler_.size() > 0, std::string("no samples in split '") + split_name(cfg_.split) + "' of " + ds_->dir());
+  check(!cfg_.drop_last || sampler_.size() >= cfg_.batch_size,
+        std::string("split '") + split_name(cfg_.split) + "' of " + ds_->dir() + " has " +
+            std::to_string(sampler_.size()) + " samples per epoch, fewer than the global batch " +
+            std::to_string(cfg_.batch_size));
 }
 
 Loader::~Loader() { stop(); }

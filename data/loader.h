@@ -3,7 +3,8 @@
 // indices [b·N, (b+1)·N); rank r of R gets [b·N + r·N/R, b·N + (r+1)·N/R), so the bits of every
 // patch are independent of R and of the thread count.
 //
-//   Loader loader(ds, {.split = Split::train, .batch_size = 256, .seed = 1});
+//   LoaderConfig cfg;  cfg.batch_size = 256;  cfg.seed = 1;
+//   Loader loader(ds, cfg);
 //   loader.start(epoch, 0);
 //   for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) { Batch batch = loader.next(); ... }
 #pragma once

@@ -1,6 +1,7 @@
 #include "data/tiff_writer.h"
 
 #include <tiffio.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
@@ -52,7 +53,34 @@ void write_directory(TIFF* tif, const std::string& path, const T* px, int64_t w,
   if (reduced) TIFFSetField(tif, TIFFTAG_SUBFILETYPE, FILETYPE_REDUCEDIMAGE);
   const T inv = static_cast<T>((1u << bits) - 1);
   auto conv = [&](T v) { return o.min_is_white ? static_cast<T>(inv - v) : v; };
-  if (o.tiled) {
+  if (o.tiled && o.compression == Compression::deflate) {
+    // Tiles compressed in parallel (horizontal predictor + zlib, exactly what libtiff's
+    // Adobe-deflate codec writes), then appended in order with TIFFWriteRawTile.
+    const int t = o.tile;
+    TIFFSetField(tif, TIFFTAG_TILEWIDTH, t);
+    TIFFSetField(tif, TIFFTAG_TILELENGTH, t);
+    const int64_t tx_n = (w + t - 1) / t, ty_n = (h + t - 1) / t, n = tx_n * ty_n;
+    std::vector<std::vector<uint8_t>> packed(static_cast<size_t>(n));
+    bool ok = true;
+#pragma omp parallel for schedule(dynamic, 4) reduction(&& : ok)
+    for (int64_t k = 0; k < n; ++k) {
+      const int64_t tx = (k % tx_n) * t, ty = (k / tx_n) * t;
+      std::vector<T> buf(static_cast<size_t>(t) * t, T(0));
+      for (int64_t y = 0; y < t && ty + y < h; ++y)
+        for (int64_t x = 0; x < t && tx + x < w; ++x) buf[y * t + x] = conv(px[(ty + y) * w + tx + x]);
+      for (int64_t y = 0; y < t; ++y)  // predictor: differences along each row, right to left
+        for (int64_t x = t - 1; x > 0; --x) buf[y * t + x] = static_cast<T>(buf[y * t + x] - buf[y * t + x - 1]);
+      const uLong raw = static_cast<uLong>(buf.size() * sizeof(T));
+      uLongf len = compressBound(raw);
+      packed[k].resize(len);
+      ok = compress2(packed[k].data(), &len, reinterpret_cast<const Bytef*>(buf.data()), raw, 6) == Z_OK;
+      packed[k].resize(len);
+    }
+    if (!ok) fail(path + ": zlib compression failed");
+    for (int64_t k = 0; k < n; ++k)
+      if (TIFFWriteRawTile(tif, static_cast<uint32_t>(k), packed[k].data(), static_cast<tmsize_t>(packed[k].size())) < 0)
+        fail(path + ": cannot write tile (disk full?)");
+  } else if (o.tiled) {
     const int t = o.tile;
     TIFFSetField(tif, TIFFTAG_TILEWIDTH, t);
     TIFFSetField(tif, TIFFTAG_TILELENGTH, t);

@@ -128,6 +128,9 @@ TEST(Loader, BadConfigurationsAreErrors) {
   c = config();
   c.split = Split::unseen;  // no unseen brain in this dataset
   EXPECT_THROW(Loader(dataset(), c), std::exception);
+  c = config();
+  c.batch_size = 64;  // > 60 samples per epoch with drop_last
+  EXPECT_THROW(Loader(dataset(), c), std::exception);
 }
 
 }  // namespace

@@ -39,6 +39,8 @@ struct Case {
   Compression comp;
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 class TiffRoundTrip : public ::testing::TestWithParam<Case> {};
 
 TEST_P(TiffRoundTrip, RegionsMatchPixels) {

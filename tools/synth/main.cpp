@@ -88,14 +88,19 @@ int main(int argc, char** argv) {
       const auto ts = std::chrono::steady_clock::now();
       synth::SectionSpec spec{W, H, um, seed, b, s};
       const auto ribbon = synth::make_ribbon(spec, style);
+      const auto tg = std::chrono::steady_clock::now();
       const auto img = synth::render_section(ribbon, style);
+      const auto tr = std::chrono::steady_clock::now();
       const std::string base = name("brain", b) + "_" + name("s", s);
       data::write_tiff(out + "/images/" + base + ".tif", img.data(), W, H, 8, topt);
+      const auto tw = std::chrono::steady_clock::now();
       std::ofstream(out + "/annotations/" + base + ".geojson") << synth::annotations_geojson(ribbon, style);
       mf << name("brain", b) << "," << name("s", s) << ",images/" << base << ".tif,annotations/" << base
          << ".geojson," << um << "," << (held_out ? "unseen" : "") << "\n";
-      const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
-      std::printf("cytocon-synth: %s %lldx%lld px at %g um/px in %.2f s\n", base.c_str(), W, H, um, sec);
+      auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
+      std::printf("cytocon-synth: %s %lldx%lld px at %g um/px in %.2f s (geometry %.2f, render %.2f, tiff %.2f)\n",
+                  base.c_str(), W, H, um, secs(ts, std::chrono::steady_clock::now()), secs(ts, tg), secs(tg, tr),
+                  secs(tr, tw));
       std::fflush(stdout);
     }
   }
