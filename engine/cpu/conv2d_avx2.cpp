@@ -5,7 +5,7 @@
 // Σ_p Σ_e x_p[j·s·Cin + e] · w[o, p, e], computed by a register tile of kMR pixels × kNR = 16
 // output channels (12 ymm accumulators): per reduction step two weight vectors are loaded and each
 // pixel's input is broadcast. The weight gradient uses the same tile with the roles swapped:
-// kMR weight elements × 16 output channels, reduced over the pixels of one output row.
+// kMR weight elements × 16 output channels, reduced over blocks of output pixels.
 #include "engine/cpu/conv2d_avx2.h"
 
 #ifdef CYTOCON_CONV_AVX2
@@ -33,8 +33,8 @@ bool available() {
 
 namespace {
 
-constexpr int kMR = 6;    // pixels (forward) or weight elements (weight gradient) per tile
-constexpr int kNR = 16;   // output channels per tile: two 8-float vectors
+constexpr int kMR = 6;   // pixels (forward) or weight elements (weight gradient) per tile
+constexpr int kNR = 16;  // output channels per tile: two 8-float vectors
 // The weight gradient sums blocks of whole output rows of at least this many pixels in registers
 // (one row on the large layers), then adds the block sums in order.
 constexpr int64_t kMinBlockPixels = 64;
@@ -54,14 +54,14 @@ struct Mask {
 // as named variables (GCC keeps arrays of vectors in memory). CYTOCON_FMA_ROW(m, src) adds
 // src[0] · (v0, v1) to row m: one FMA chain per output element.
 #define CYTOCON_TILE_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
-#define CYTOCON_TILE_ZERO                                                                   \
+#define CYTOCON_TILE_ZERO                                                                  \
   __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00; \
   __m256 a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
-#define CYTOCON_FMA_ROW(m, src)                        \
-  if (MR > (m)) {                                      \
-    const __m256 b = _mm256_broadcast_ss(src);         \
-    a##m##0 = _mm256_fmadd_ps(b, v0, a##m##0);         \
-    a##m##1 = _mm256_fmadd_ps(b, v1, a##m##1);         \
+#define CYTOCON_FMA_ROW(m, src)                \
+  if (MR > (m)) {                              \
+    const __m256 b = _mm256_broadcast_ss(src); \
+    a##m##0 = _mm256_fmadd_ps(b, v0, a##m##0); \
+    a##m##1 = _mm256_fmadd_ps(b, v1, a##m##1); \
   }
 
 // Weights packed per block of 16 output channels: wp[ob][p][e][16], e = q·Cin + c, zero beyond
@@ -79,47 +79,47 @@ std::vector<float> pack_weights(int64_t cout, int64_t k, int64_t kc, Get get) {
 // y[m·ys + 0..15] = Σ_{p<k} Σ_{e<kc} x0[p·rs + m·ps + e] · wb[(p·kc + e)·16 + 0..15], m < MR:
 // one FMA chain per output in (p, e) order. rs: input row stride, ps: input pixel stride (s·Cin).
 template <int MR>
-CYTOCON_AVX2 void forward_tile(const float* x0, int64_t rs, int64_t ps, int64_t k, int64_t kc, const float* wb, float* y,
-                  int64_t ys, int64_t valid, const Mask& mask) {
+CYTOCON_AVX2 void forward_tile(const float* x0, int64_t rs, int64_t ps, int64_t k, int64_t kc, const float* wb,
+                               float* y, int64_t ys, int64_t valid, const Mask& mask) {
   CYTOCON_TILE_ZERO
   for (int64_t p = 0; p < k; ++p) {
     const float* xr = x0 + p * rs;
     const float* wr = wb + p * kc * kNR;
     for (int64_t e = 0; e < kc; ++e) {
       const __m256 v0 = _mm256_loadu_ps(wr + e * kNR), v1 = _mm256_loadu_ps(wr + e * kNR + 8);
-#define CYTOCON_STEP(m) CYTOCON_FMA_ROW(m, xr + (m) * ps + e)
+#define CYTOCON_STEP(m) CYTOCON_FMA_ROW(m, xr + (m)*ps + e)
       CYTOCON_TILE_ROWS(CYTOCON_STEP)
 #undef CYTOCON_STEP
     }
   }
   if (valid == kNR) {
-#define CYTOCON_STORE(m)                    \
-  if (MR > (m)) {                           \
-    _mm256_storeu_ps(y + (m) * ys, a##m##0);     \
-    _mm256_storeu_ps(y + (m) * ys + 8, a##m##1); \
+#define CYTOCON_STORE(m)                       \
+  if (MR > (m)) {                              \
+    _mm256_storeu_ps(y + (m)*ys, a##m##0);     \
+    _mm256_storeu_ps(y + (m)*ys + 8, a##m##1); \
   }
     CYTOCON_TILE_ROWS(CYTOCON_STORE)
 #undef CYTOCON_STORE
   } else {
-#define CYTOCON_STORE(m)                                     \
-  if (MR > (m)) {                                            \
-    _mm256_maskstore_ps(y + (m) * ys, mask.lo, a##m##0);     \
-    _mm256_maskstore_ps(y + (m) * ys + 8, mask.hi, a##m##1); \
+#define CYTOCON_STORE(m)                                   \
+  if (MR > (m)) {                                          \
+    _mm256_maskstore_ps(y + (m)*ys, mask.lo, a##m##0);     \
+    _mm256_maskstore_ps(y + (m)*ys + 8, mask.hi, a##m##1); \
   }
     CYTOCON_TILE_ROWS(CYTOCON_STORE)
 #undef CYTOCON_STORE
   }
 }
 
-using ForwardTile = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, const float*, float*, int64_t,
-                             int64_t, const Mask&);
-constexpr ForwardTile kForwardTile[kMR + 1] = {nullptr,           forward_tile<1>, forward_tile<2>, forward_tile<3>,
+using ForwardTile = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, const float*, float*, int64_t, int64_t,
+                             const Mask&);
+constexpr ForwardTile kForwardTile[kMR + 1] = {nullptr,         forward_tile<1>, forward_tile<2>, forward_tile<3>,
                                                forward_tile<4>, forward_tile<5>, forward_tile<6>};
 
 // One output row y_row[j, o], j < ow, all channels, from the input row x_row (kernel row p at
 // x_row + p·rs) and packed weights (pack_weights layout).
-CYTOCON_AVX2 void forward_row(const float* xrow, int64_t rs, int64_t ps, int64_t k, int64_t kc, int64_t ow, int64_t cout,
-                 const float* wp, float* yrow, const Mask& tail) {
+CYTOCON_AVX2 void forward_row(const float* xrow, int64_t rs, int64_t ps, int64_t k, int64_t kc, int64_t ow,
+                              int64_t cout, const float* wp, float* yrow, const Mask& tail) {
   const int64_t nb = (cout + kNR - 1) / kNR;
   for (int64_t ob = 0; ob < nb; ++ob) {
     const int64_t valid = std::min<int64_t>(kNR, cout - ob * kNR);
@@ -135,8 +135,8 @@ CYTOCON_AVX2 void forward_row(const float* xrow, int64_t rs, int64_t ps, int64_t
 // channels over a block of `rows` output rows of ow pixels (input rows xstep apart, dy rows dystep
 // apart): a register sum in pixel order, then added to tot[m·16 + 0..15].
 template <int MR>
-CYTOCON_AVX2 void weight_tile(const float* const* xp, int64_t ps, const float* dyr, int64_t cout, int64_t ow, int64_t rows,
-                 int64_t xstep, int64_t dystep, bool full, const Mask& mask, float* tot) {
+CYTOCON_AVX2 void weight_tile(const float* const* xp, int64_t ps, const float* dyr, int64_t cout, int64_t ow,
+                              int64_t rows, int64_t xstep, int64_t dystep, bool full, const Mask& mask, float* tot) {
   CYTOCON_TILE_ZERO
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t xo = r * xstep;
@@ -149,18 +149,18 @@ CYTOCON_AVX2 void weight_tile(const float* const* xp, int64_t ps, const float* d
 #undef CYTOCON_STEP
     }
   }
-#define CYTOCON_ADD(m)                                                                                  \
-  if (MR > (m)) {                                                                                       \
-    _mm256_storeu_ps(tot + (m) * kNR, _mm256_add_ps(_mm256_loadu_ps(tot + (m) * kNR), a##m##0));         \
-    _mm256_storeu_ps(tot + (m) * kNR + 8, _mm256_add_ps(_mm256_loadu_ps(tot + (m) * kNR + 8), a##m##1)); \
+#define CYTOCON_ADD(m)                                                                               \
+  if (MR > (m)) {                                                                                    \
+    _mm256_storeu_ps(tot + (m)*kNR, _mm256_add_ps(_mm256_loadu_ps(tot + (m)*kNR), a##m##0));         \
+    _mm256_storeu_ps(tot + (m)*kNR + 8, _mm256_add_ps(_mm256_loadu_ps(tot + (m)*kNR + 8), a##m##1)); \
   }
   CYTOCON_TILE_ROWS(CYTOCON_ADD)
 #undef CYTOCON_ADD
 }
 
 using WeightTile = void (*)(const float* const*, int64_t, const float*, int64_t, int64_t, int64_t, int64_t, int64_t,
-                           bool, const Mask&, float*);
-constexpr WeightTile kWeightTile[kMR + 1] = {nullptr,          weight_tile<1>, weight_tile<2>, weight_tile<3>,
+                            bool, const Mask&, float*);
+constexpr WeightTile kWeightTile[kMR + 1] = {nullptr,        weight_tile<1>, weight_tile<2>, weight_tile<3>,
                                              weight_tile<4>, weight_tile<5>, weight_tile<6>};
 
 }  // namespace
@@ -213,13 +213,14 @@ CYTOCON_AVX2 void conv2d_backward_data(const ConvGeom& g, const float* dy, const
 // is one shard's group of tiles, walked row by row over the shard's samples (each tile's sum is
 // the same whichever unit or thread computes it). Several groups per shard only when there are
 // fewer shards than threads to keep busy; otherwise each unit reads only its own shard's data.
-CYTOCON_AVX2 void conv2d_backward_weight(const ConvGeom& g, const float* x, const float* dy, int shards, float* dw_partials) {
+CYTOCON_AVX2 void conv2d_backward_weight(const ConvGeom& g, const float* x, const float* dy, int shards,
+                                         float* dw_partials) {
   const int64_t k = g.k, cin = g.cin, cout = g.cout, s = g.stride, oh = g.oh(), ow = g.ow();
   const int64_t kkc = k * k * cin, len = cout * kkc, ne = (kkc + kMR - 1) / kMR, nb = (cout + kNR - 1) / kNR;
   const int64_t tiles = ne * nb, rs = g.w * cin, ps = s * cin;
   const int64_t groups = std::clamp<int64_t>((2 * omp_get_max_threads() + shards - 1) / shards, 1, tiles);
   const Mask tail(cout - (nb - 1) * kNR);
-  const int64_t rb = (kMinBlockPixels + ow - 1) / ow;   // rows per register sum: a function of the shape only
+  const int64_t rb = (kMinBlockPixels + ow - 1) / ow;  // rows per register sum: a function of the shape only
   std::vector<int64_t> off(static_cast<size_t>(kkc));  // x offset of element e: kernel row p, then q·Cin + c
   for (int64_t e = 0; e < kkc; ++e) off[e] = e / (k * cin) * rs + e % (k * cin);
 #pragma omp parallel

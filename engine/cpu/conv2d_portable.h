@@ -5,9 +5,11 @@
 
 namespace cytocon::cpu::portable {
 
-template <class T> void conv2d_forward(const ConvGeom& g, const T* x, const T* w, T* y);
-template <class T> void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx);
-template <class T> void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, int shards,
-                                               T* dw_partials);
+template <class T>
+void conv2d_forward(const ConvGeom& g, const T* x, const T* w, T* y);
+template <class T>
+void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx);
+template <class T>
+void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, int shards, T* dw_partials);
 
 }  // namespace cytocon::cpu::portable

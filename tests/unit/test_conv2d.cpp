@@ -100,7 +100,9 @@ void expect_close(const std::vector<T>& got, const Ref& ref, double tol, const s
 }
 
 template <class T>
-constexpr double eps() { return std::is_same<T, float>::value ? 1e-6 : 1e-14; }
+constexpr double eps() {
+  return std::is_same<T, float>::value ? 1e-6 : 1e-14;
+}
 
 const std::vector<ConvGeom>& cases() {
   static const std::vector<ConvGeom> c = {
@@ -152,8 +154,7 @@ void check_backward_data(Kernels<T> kn) {
     auto dy = random_vec<T>(y_len(g), 3), w = random_vec<T>(w_len(g), 4);
     std::vector<T> dx(static_cast<size_t>(x_len(g)), T(12345));  // every element must be written
     kn.backward_data(g, dy.data(), w.data(), dx.data());
-    expect_close(dx, naive_backward_data(g, dy, w), 4 * eps<T>() * g.k * g.k * g.cout,
-                 "backward data " + geom_str(g));
+    expect_close(dx, naive_backward_data(g, dy, w), 4 * eps<T>() * g.k * g.k * g.cout, "backward data " + geom_str(g));
   }
 }
 

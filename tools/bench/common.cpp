@@ -51,9 +51,7 @@ void synchronize(Device d) {
 #endif
 }
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 double cpu_now_s() {
   timespec t{};
@@ -90,8 +88,8 @@ Tensor uniform_tensor(const Shape& shape, uint64_t seed, double lo, double hi, D
 
 std::string json_common(const Options& o) {
   return "\"device\": \"" + o.device + "\", \"preset\": \"" + o.preset + "\", \"batch\": " + std::to_string(o.batch) +
-         ", \"mode\": \"" + o.mode + "\", \"precision\": \"" + o.precision + "\", \"shards\": " +
-         std::to_string(o.shards) + ", \"threads\": " + std::to_string(omp_get_max_threads());
+         ", \"mode\": \"" + o.mode + "\", \"precision\": \"" + o.precision +
+         "\", \"shards\": " + std::to_string(o.shards) + ", \"threads\": " + std::to_string(omp_get_max_threads());
 }
 
 }  // namespace cytocon::bench

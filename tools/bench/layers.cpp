@@ -71,20 +71,19 @@ int run_layers(const Options& o, Device d) {
     const Timing fwd = time_ms(d, o.steps, [&] { be.conv2d_forward(x, w, static_cast<int>(l.stride)); });
     // The first conv reads the image, which needs no gradient: the network never runs its backward-data.
     const bool first = l.cin == 1;
-    const Timing bwd_data = first ? Timing{0, 0} : time_ms(d, o.steps, [&] {
-      be.conv2d_backward_data(dy, w, xs, static_cast<int>(l.stride));
-    });
-    const Timing bwd_weight = time_ms(d, o.steps, [&] {
-      be.conv2d_backward_weight(x, dy, ws, static_cast<int>(l.stride), sh);
-    });
+    const Timing bwd_data =
+        first ? Timing{0, 0}
+              : time_ms(d, o.steps, [&] { be.conv2d_backward_data(dy, w, xs, static_cast<int>(l.stride)); });
+    const Timing bwd_weight =
+        time_ms(d, o.steps, [&] { be.conv2d_backward_weight(x, dy, ws, static_cast<int>(l.stride), sh); });
     const double gflop = 2.0 * o.batch * oh * oh * l.cout * l.k * l.k * l.cin * 1e-9;
-    std::printf("{\"layer\": \"%s\", %s, \"in_px\": %lld, \"cin\": %lld, \"cout\": %lld, \"k\": %lld, "
-                "\"stride\": %lld, \"out_px\": %lld, \"gflop\": %.4f, \"fwd_ms\": %.3f, \"bwd_data_ms\": %s, "
-                "\"bwd_weight_ms\": %.3f, \"fwd_cpu_ms\": %.3f, \"bwd_data_cpu_ms\": %s, \"bwd_weight_cpu_ms\": %.3f}\n",
-                l.name.c_str(), json_common(o).c_str(), (long long)l.px, (long long)l.cin, (long long)l.cout,
-                (long long)l.k, (long long)l.stride, (long long)oh, gflop, fwd.wall_ms,
-                first ? "null" : ms(bwd_data, false).c_str(), bwd_weight.wall_ms, fwd.cpu_ms,
-                first ? "null" : ms(bwd_data, true).c_str(), bwd_weight.cpu_ms);
+    std::printf(
+        "{\"layer\": \"%s\", %s, \"in_px\": %lld, \"cin\": %lld, \"cout\": %lld, \"k\": %lld, "
+        "\"stride\": %lld, \"out_px\": %lld, \"gflop\": %.4f, \"fwd_ms\": %.3f, \"bwd_data_ms\": %s, "
+        "\"bwd_weight_ms\": %.3f, \"fwd_cpu_ms\": %.3f, \"bwd_data_cpu_ms\": %s, \"bwd_weight_cpu_ms\": %.3f}\n",
+        l.name.c_str(), json_common(o).c_str(), (long long)l.px, (long long)l.cin, (long long)l.cout, (long long)l.k,
+        (long long)l.stride, (long long)oh, gflop, fwd.wall_ms, first ? "null" : ms(bwd_data, false).c_str(),
+        bwd_weight.wall_ms, fwd.cpu_ms, first ? "null" : ms(bwd_data, true).c_str(), bwd_weight.cpu_ms);
     std::fflush(stdout);
     const Timing* ts[3] = {&fwd, &bwd_data, &bwd_weight};
     for (int k = 0; k < 3; ++k) {
@@ -92,10 +91,11 @@ int run_layers(const Options& o, Device d) {
       cpu[k] += ts[k]->cpu_ms;
     }
   }
-  std::printf("{\"layer\": \"total\", %s, \"fwd_ms\": %.3f, \"bwd_data_ms\": %.3f, \"bwd_weight_ms\": %.3f, "
-              "\"fwd_cpu_ms\": %.3f, \"bwd_data_cpu_ms\": %.3f, \"bwd_weight_cpu_ms\": %.3f, "
-              "\"timing\": \"best of %d after one warm-up; cpu = process CPU time, all threads\"}\n",
-              json_common(o).c_str(), sum[0], sum[1], sum[2], cpu[0], cpu[1], cpu[2], o.steps);
+  std::printf(
+      "{\"layer\": \"total\", %s, \"fwd_ms\": %.3f, \"bwd_data_ms\": %.3f, \"bwd_weight_ms\": %.3f, "
+      "\"fwd_cpu_ms\": %.3f, \"bwd_data_cpu_ms\": %.3f, \"bwd_weight_cpu_ms\": %.3f, "
+      "\"timing\": \"best of %d after one warm-up; cpu = process CPU time, all threads\"}\n",
+      json_common(o).c_str(), sum[0], sum[1], sum[2], cpu[0], cpu[1], cpu[2], o.steps);
   return 0;
 }
 

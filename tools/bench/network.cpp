@@ -20,7 +20,8 @@ int run_network(const Options& o, Device d) {
   const int64_t s = net.preset().input_px;
   const Tensor x = uniform_tensor({o.batch, s, s, 1}, 1, 0, 1, d);
   std::vector<int32_t> labels(static_cast<size_t>(o.batch));
-  for (int64_t i = 0; i < o.batch; ++i) labels[i] = static_cast<int32_t>(i % (o.batch / 2));  // every anchor has a positive
+  for (int64_t i = 0; i < o.batch; ++i)
+    labels[i] = static_cast<int32_t>(i % (o.batch / 2));  // every anchor has a positive
   const Tensor y = Tensor::from_vector(labels, {o.batch}).to(d);
   optim::Lars lars(net.trainable_params(), optim::LrSchedule{0.01 * static_cast<double>(o.batch) / 128.0});
 
