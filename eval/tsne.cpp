@@ -8,6 +8,7 @@
 
 #include "engine/rng.h"
 #include "engine/tensor.h"
+#include "eval/pca.h"
 
 namespace cytocon::eval {
 
@@ -182,44 +183,6 @@ double repulsion_all(const std::vector<double>& y, int64_t n, double theta, std:
   return zs;
 }
 
-// Eigen-decomposition of a symmetric d×d matrix a (destroyed) by cyclic Jacobi rotations;
-// eigenvalues into w, eigenvectors as columns of v.
-void jacobi_eigen(std::vector<double>& a, int64_t d, std::vector<double>& w, std::vector<double>& v) {
-  v.assign(d * d, 0.0);
-  for (int64_t i = 0; i < d; ++i) v[i * d + i] = 1;
-  for (int sweep = 0; sweep < 100; ++sweep) {
-    double off = 0, total = 0;
-    for (int64_t i = 0; i < d; ++i)
-      for (int64_t j = 0; j < d; ++j) (i == j ? total : off) += a[i * d + j] * a[i * d + j];
-    if (off <= 1e-24 * (total + off) || off == 0) break;
-    for (int64_t p = 0; p < d; ++p)
-      for (int64_t q = p + 1; q < d; ++q) {
-        double apq = a[p * d + q];
-        if (apq == 0) continue;
-        double theta = (a[q * d + q] - a[p * d + p]) / (2 * apq);
-        double t = (theta >= 0 ? 1 : -1) / (std::fabs(theta) + std::sqrt(theta * theta + 1));
-        double c = 1 / std::sqrt(t * t + 1), s = t * c;
-        for (int64_t k = 0; k < d; ++k) {  // columns p, q
-          double akp = a[k * d + p], akq = a[k * d + q];
-          a[k * d + p] = c * akp - s * akq;
-          a[k * d + q] = s * akp + c * akq;
-        }
-        for (int64_t k = 0; k < d; ++k) {  // rows p, q
-          double apk = a[p * d + k], aqk = a[q * d + k];
-          a[p * d + k] = c * apk - s * aqk;
-          a[q * d + k] = s * apk + c * aqk;
-        }
-        for (int64_t k = 0; k < d; ++k) {
-          double vkp = v[k * d + p], vkq = v[k * d + q];
-          v[k * d + p] = c * vkp - s * vkq;
-          v[k * d + q] = s * vkp + c * vkq;
-        }
-      }
-  }
-  w.resize(d);
-  for (int64_t i = 0; i < d; ++i) w[i] = a[i * d + i];
-}
-
 }  // namespace
 
 SparseP tsne_affinities(const float* x, int64_t n, int64_t d, double perplexity) {
@@ -278,37 +241,10 @@ SparseP tsne_affinities(const float* x, int64_t n, int64_t d, double perplexity)
 }
 
 std::vector<double> tsne_pca_init(const float* x, int64_t n, int64_t d, uint64_t seed) {
-  std::vector<double> mean(d, 0.0), cov(d * d, 0.0);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t a = 0; a < d; ++a) mean[a] += x[i * d + a];
-  for (double& m : mean) m /= static_cast<double>(n);
-#pragma omp parallel for schedule(dynamic, 4) if (n * d > kParallelPoints * 16)
-  for (int64_t a = 0; a < d; ++a)
-    for (int64_t i = 0; i < n; ++i) {
-      double xa = x[i * d + a] - mean[a];
-      for (int64_t b = a; b < d; ++b) cov[a * d + b] += xa * (x[i * d + b] - mean[b]);
-    }
-  for (int64_t a = 0; a < d; ++a)
-    for (int64_t b = 0; b < a; ++b) cov[a * d + b] = cov[b * d + a];
-  std::vector<double> w, v;
-  jacobi_eigen(cov, d, w, v);
-  std::vector<int64_t> order(d);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return w[a] > w[b]; });
+  const PrincipalAxes pa = principal_axes(x, n, d);
+  const int64_t k = std::min<int64_t>(2, d);
   std::vector<double> y(2 * n, 0.0);
-  for (int comp = 0; comp < 2 && comp < d; ++comp) {
-    int64_t e = order[comp];
-    // Sign convention: the loading of largest magnitude is positive.
-    int64_t big = 0;
-    for (int64_t a = 1; a < d; ++a)
-      if (std::fabs(v[a * d + e]) > std::fabs(v[big * d + e])) big = a;
-    double sign = v[big * d + e] < 0 ? -1 : 1;
-    for (int64_t i = 0; i < n; ++i) {
-      double s = 0;
-      for (int64_t a = 0; a < d; ++a) s += (x[i * d + a] - mean[a]) * v[a * d + e];
-      y[2 * i + comp] = sign * s;
-    }
-  }
+  for (int64_t i = 0; i < n; ++i) project(pa, x + i * d, k, &y[2 * i]);
   double m0 = 0, var = 0;
   for (int64_t i = 0; i < n; ++i) m0 += y[2 * i];
   m0 /= static_cast<double>(n);
