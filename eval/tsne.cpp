@@ -68,7 +68,7 @@ void conditional_row(const double* d2, int64_t k, double perplexity, double* p) 
 struct QuadTree {
   struct Node {
     double cx, cy, hw;          // cell centre and half width
-    double sx = 0, sy = 0;      // sum of member positions (centre of mass = s / count)
+    double sx = 0, sy = 0;      // sum of member positions; after construction the centre of mass
     int64_t count = 0;
     int64_t head = -1;          // leaf: first point; -1 when empty
     int32_t child = -1;         // first of four consecutive children, -1 for a leaf
@@ -86,6 +86,8 @@ struct QuadTree {
     nodes.reserve(static_cast<size_t>(4 * n + 1));
     nodes.push_back(Node{0.5 * (x0 + x1), 0.5 * (y0 + y1), hw});
     for (int64_t i = 0; i < n; ++i) insert(i);
+    for (Node& c : nodes)
+      if (c.count > 0) c.sx /= c.count, c.sy /= c.count;
   }
 
   int quadrant(const Node& c, int64_t i) const {
@@ -137,7 +139,7 @@ struct QuadTree {
   void repulsion(int64_t i, double theta, double& fx, double& fy, double& z,
                  std::vector<int32_t>& stack) const {
     fx = fy = z = 0;
-    const double xi = y[2 * i], yi = y[2 * i + 1];
+    const double xi = y[2 * i], yi = y[2 * i + 1], theta2 = theta * theta;
     stack.assign(1, 0);
     while (!stack.empty()) {
       const Node& c = nodes[stack.back()];
@@ -152,8 +154,8 @@ struct QuadTree {
         }
         continue;
       }
-      double dx = xi - c.sx / c.count, dy = yi - c.sy / c.count, d2 = dx * dx + dy * dy;
-      if (d2 > 0 && 2 * c.hw < theta * std::sqrt(d2)) {
+      double dx = xi - c.sx, dy = yi - c.sy, d2 = dx * dx + dy * dy;
+      if (d2 > 0 && 4 * c.hw * c.hw < theta2 * d2) {  // width / distance < θ
         double w = 1.0 / (1.0 + d2), m = static_cast<double>(c.count);
         z += m * w, fx += m * w * w * dx, fy += m * w * w * dy;
         continue;
