@@ -169,3 +169,13 @@ TEST(Tsne, SmallSetsClampThePerplexityAndBadInputFails) {
   EXPECT_THROW(tsne(bad.data(), 2, 2, opt), std::exception);
   EXPECT_THROW(tsne(x.data(), 1, 3, opt), std::exception);
 }
+
+TEST(Tsne, IdenticalFeaturesStillGiveAFiniteMap) {
+  // A collapsed encoder: no variance for PCA (Philox fallback), all neighbour distances 0.
+  std::vector<float> x(50 * 4, 0.25f);
+  TsneOptions opt;
+  opt.iterations = 60;
+  opt.exaggeration_iters = 30;
+  TsneResult r = tsne(x.data(), 50, 4, opt);
+  for (double v : r.y) EXPECT_TRUE(std::isfinite(v));
+}

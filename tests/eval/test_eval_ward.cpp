@@ -126,3 +126,13 @@ TEST(Ward, RejectsNonFiniteFeatures) {
   std::vector<float> x = {0, 1, NAN, 2};
   EXPECT_THROW(ward_linkage(x.data(), 2, 2), std::exception);
 }
+
+TEST(Ward, IdenticalPointsMergeInIndexOrderAtHeightZero) {
+  // A collapsed encoder gives identical features: every Δ is 0, ties go to the smallest members.
+  std::vector<float> x(6 * 3, 0.5f);
+  std::vector<Merge> m = ward_linkage(x.data(), 6, 3);
+  for (const Merge& mm : m) EXPECT_EQ(mm.height, 0.0);
+  EXPECT_EQ(m[0].a, 0);
+  EXPECT_EQ(m[0].b, 1);
+  EXPECT_EQ(cut_tree(m, 6, 2).size(), 6u);
+}
