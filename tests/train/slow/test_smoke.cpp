@@ -46,7 +46,7 @@ TEST(Smoke, SynthTrainEval) {
   fs::path root = fs::temp_directory_path() / "cytocon_smoke";
   fs::remove_all(root);
   const std::string data = (root / "data").string();
-  ASSERT_EQ(0, run(kBin + "/cytocon-synth --out " + data + " --brains 3 --sections 2 --areas 8 --seed 3"))
+  ASSERT_EQ(0, run(kBin + "/cytocon-synth --out " + data + " --brains 3 --sections 3 --areas 8 --seed 3 --size 1536x1152"))
       << last_output();
   ASSERT_TRUE(fs::exists(data + "/manifest.csv"));
 
@@ -72,8 +72,9 @@ TEST(Smoke, SynthTrainEval) {
 
   for (const char* split : {"test", "unseen"}) {
     const std::string out = (root / (std::string("eval_") + split)).string();
-    ASSERT_EQ(0, run(kBin + "/cytocon-eval --checkpoint " + lin + "/final.safetensors --data " + data + " --split " +
-                     split + " --out " + out))
+    // A sparse centreline sampling and a short t-SNE keep it quick.
+    ASSERT_EQ(0, run(kBin + "/cytocon-eval --quiet --checkpoint " + lin + "/final.safetensors --data " + data +
+                     " --split " + split + " --spacing-um 400 --tsne-iterations 50 --out " + out))
         << last_output();
     std::string metrics = read(out + "/metrics.json");
     for (const char* key : {"\"top1\"", "\"top3\"", "\"f1_weighted\"", "\"per_class\""})
