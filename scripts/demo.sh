@@ -33,6 +33,10 @@ SUPCON_EPOCHS=$((6 * SCALE))
 LINEAR_EPOCHS=$((4 * SCALE))
 CE_EPOCHS=$SUPCON_EPOCHS
 
+# The loader's extraction threads run beside the OpenMP compute threads: OpenMP threads that
+# spin while they wait would take their cores (docs/performance.md measured 2-4x on a busy machine).
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+
 start=$(date +%s)
 stage() { printf '\n== %s (%ds)\n' "$1" $(($(date +%s) - start)); }
 
