@@ -45,6 +45,7 @@ TEST(Smoke, SynthTrainEval) {
     if (!fs::exists(kBin + "/" + prog)) GTEST_SKIP() << prog << " is not built";
   fs::path root = fs::temp_directory_path() / "cytocon_smoke";
   fs::remove_all(root);
+  fs::create_directories(root);
   const std::string data = (root / "data").string();
   ASSERT_EQ(0, run(kBin + "/cytocon-synth --out " + data + " --brains 3 --sections 3 --areas 8 --seed 3 --size 1536x1152"))
       << last_output();
