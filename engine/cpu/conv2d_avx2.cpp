@@ -216,7 +216,10 @@ CYTOCON_AVX2 void conv2d_backward_data(const ConvGeom& g, const float* dy, const
 CYTOCON_AVX2 void conv2d_backward_weight(const ConvGeom& g, const float* x, const float* dy, int shards,
                                          float* dw_partials) {
   const int64_t k = g.k, cin = g.cin, cout = g.cout, s = g.stride, oh = g.oh(), ow = g.ow();
-  const int64_t kkc = k * k * cin, len = cout * kkc, ne = (kkc + kMR - 1) / kMR, nb = (cout + kNR - 1) / kNR;
+  // Tile height: weight elements per tile, 6 unless 5 or 4 divide k·k·Cin and 6 does not (the 5×5 first layer).
+  // Any tiling gives the same bits: each element's sum runs over the pixels alone.
+  const int64_t kkc = k * k * cin, len = cout * kkc, nb = (cout + kNR - 1) / kNR;
+  const int64_t th = kkc % kMR == 0 ? kMR : kkc % 5 == 0 ? 5 : kkc % 4 == 0 ? 4 : kMR, ne = (kkc + th - 1) / th;
   const int64_t tiles = ne * nb, rs = g.w * cin, ps = s * cin;
   const int64_t groups = std::clamp<int64_t>((2 * omp_get_max_threads() + shards - 1) / shards, 1, tiles);
   const Mask tail(cout - (nb - 1) * kNR);
@@ -237,8 +240,8 @@ CYTOCON_AVX2 void conv2d_backward_weight(const ConvGeom& g, const float* x, cons
             const float* xrow = x + (n * g.h + s * i) * rs;
             const float* dyrow = dy + (n * oh + i) * ow * cout;
             for (int64_t tile = tile0; tile < tile1; ++tile) {
-              const int64_t eb = tile / nb, ob = tile % nb, e0 = eb * kMR;
-              const int mr = static_cast<int>(std::min<int64_t>(kMR, kkc - e0));
+              const int64_t eb = tile / nb, ob = tile % nb, e0 = eb * th;
+              const int mr = static_cast<int>(std::min(th, kkc - e0));
               const float* xp[kMR];
               for (int m = 0; m < mr; ++m) xp[m] = xrow + off[e0 + m];
               kWeightTile[mr](xp, ps, dyrow + ob * kNR, cout, ow, rows, s * rs, ow * cout, cout - ob * kNR >= kNR, tail,
@@ -248,9 +251,9 @@ CYTOCON_AVX2 void conv2d_backward_weight(const ConvGeom& g, const float* x, cons
         float* dw = dw_partials + t * len;
         for (int64_t tile = tile0; tile < tile1; ++tile) {
           const int64_t eb = tile / nb, ob = tile % nb;
-          for (int64_t m = 0; m < kMR && eb * kMR + m < kkc; ++m)
+          for (int64_t m = 0; m < th && eb * th + m < kkc; ++m)
             for (int64_t l = 0; l < kNR && ob * kNR + l < cout; ++l)
-              dw[(ob * kNR + l) * kkc + eb * kMR + m] = tot[((tile - tile0) * kMR + m) * kNR + l];
+              dw[(ob * kNR + l) * kkc + eb * th + m] = tot[((tile - tile0) * kMR + m) * kNR + l];
         }
       }
   }
