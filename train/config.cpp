@@ -185,6 +185,10 @@ std::string quote(const std::string& s) {
 // Shortest decimal that reads back to the same double, always with a '.' or exponent (TOML float).
 std::string number(double v) {
   char buf[32];
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15) {  // 100.0, not 1e+02
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+    return buf;
+  }
   for (int prec = 1; prec <= 17; ++prec) {
     std::snprintf(buf, sizeof buf, "%.*g", prec, v);
     if (std::strtod(buf, nullptr) == v) break;

@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <csignal>
-#include <fstream>
 #include <memory>
 
 #include "engine/dist/replicate.h"
@@ -219,8 +218,7 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
     ++step;
     res.step = step;
     res.loss = loss_value;
-    double dt = timer.lap();
-    (void)dt;
+    timer.lap();
     double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     double rate = timer.average_step_s() > 0 ? static_cast<double>(t.batch_size) / timer.average_step_s() : 0;
     if (log && (step % t.log_every == 0 || step == total))

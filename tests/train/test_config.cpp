@@ -174,6 +174,8 @@ TEST(Config, ResolvedTomlReadsBack) {
   EXPECT_EQ(r.train.weight_decay, 1e-6);
   EXPECT_EQ(r.data.dir, c.data.dir);
   EXPECT_EQ(r.train.shards, c.train.shards);
+  EXPECT_NE(text.find("spacing_um = 100.0\n"), std::string::npos) << text;  // integral: no exponent
+  EXPECT_NE(text.find("lr = 0.1\n"), std::string::npos) << text;            // shortest round trip
   EXPECT_EQ(all_keys().size(), static_cast<size_t>(std::count(text.begin(), text.end(), '=')));
 }
 
