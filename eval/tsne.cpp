@@ -8,6 +8,7 @@
 
 #include "engine/rng.h"
 #include "engine/tensor.h"
+#include "eval/lanes.h"
 #include "eval/pca.h"
 
 namespace cytocon::eval {
@@ -17,25 +18,6 @@ namespace {
 // Below this many points loops run on one thread: a fork/join per iteration costs more than the
 // work (and far more on a machine whose cores are busy).
 constexpr int64_t kParallelPoints = 1024;
-
-// ‖a − b‖² in float with 8 fixed lanes (vectorisable, same bits for any thread count).
-float squared_distance(const float* a, const float* b, int64_t d) {
-  constexpr int L = 8;
-  float lane[L] = {};
-  int64_t j = 0;
-  for (; j + L <= d; j += L)
-    for (int l = 0; l < L; ++l) {
-      float t = a[j + l] - b[j + l];
-      lane[l] += t * t;
-    }
-  for (; j < d; ++j) {
-    float t = a[j] - b[j];
-    lane[j % L] += t * t;
-  }
-  float s = 0;
-  for (int l = 0; l < L; ++l) s += lane[l];
-  return s;
-}
 
 // p_{j|i} for one point: bisection on β so that the entropy H = log Σp + β·Σ d²p/Σp equals
 // log(perplexity) (scikit-learn's _binary_search_perplexity: 100 steps, tolerance 1e-5).
@@ -192,21 +174,42 @@ SparseP tsne_affinities(const float* x, int64_t n, int64_t d, double perplexity)
   check(perplexity > 0, "t-SNE perplexity " + std::to_string(perplexity) + " must be > 0");
   const int64_t k = std::min<int64_t>(n - 1, static_cast<int64_t>(3 * perplexity));
   check(k >= 1, "t-SNE perplexity " + std::to_string(perplexity) + " gives no neighbours");
-  // Exact k nearest neighbours by (distance, index), rows in parallel.
+  // Exact k nearest neighbours by (distance, index). Rows go in blocks of kRowBlock that stay in
+  // cache while every x_j streams past once (memory traffic / kRowBlock); each row keeps a
+  // max-heap of its k best. The k smallest under this total order are unique, so the result is
+  // independent of the order of visits and of threads.
+  constexpr int64_t kRowBlock = 32;
   std::vector<int64_t> nn(n * k);
   std::vector<double> cond(n * k);
+  using Cand = std::pair<float, int64_t>;
 #pragma omp parallel if (n >= kParallelPoints)
   {
-    std::vector<std::pair<float, int64_t>> cand(n - 1);
+    std::vector<std::vector<Cand>> heap(kRowBlock);
     std::vector<double> d2(k);
-#pragma omp for schedule(dynamic, 16)
-    for (int64_t i = 0; i < n; ++i) {
-      int64_t m = 0;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t i0 = 0; i0 < n; i0 += kRowBlock) {
+      const int64_t i1 = std::min(n, i0 + kRowBlock);
+      for (auto& hp : heap) hp.clear();
       for (int64_t j = 0; j < n; ++j)
-        if (j != i) cand[m++] = {squared_distance(x + i * d, x + j * d, d), j};
-      std::partial_sort(cand.begin(), cand.begin() + k, cand.end());
-      for (int64_t j = 0; j < k; ++j) nn[i * k + j] = cand[j].second, d2[j] = cand[j].first;
-      conditional_row(d2.data(), k, perplexity, &cond[i * k]);
+        for (int64_t i = i0; i < i1; ++i) {
+          if (j == i) continue;
+          std::vector<Cand>& hp = heap[i - i0];
+          const Cand c{squared_distance(x + i * d, x + j * d, d), j};
+          if (static_cast<int64_t>(hp.size()) < k) {
+            hp.push_back(c);
+            std::push_heap(hp.begin(), hp.end());
+          } else if (c < hp.front()) {
+            std::pop_heap(hp.begin(), hp.end());
+            hp.back() = c;
+            std::push_heap(hp.begin(), hp.end());
+          }
+        }
+      for (int64_t i = i0; i < i1; ++i) {
+        std::vector<Cand>& hp = heap[i - i0];
+        std::sort_heap(hp.begin(), hp.end());
+        for (int64_t j = 0; j < k; ++j) nn[i * k + j] = hp[j].second, d2[j] = hp[j].first;
+        conditional_row(d2.data(), k, perplexity, &cond[i * k]);
+      }
     }
   }
   // P = (P_{j|i} + P_{i|j}) / Σ: both triplets of every pair, sorted by (row, col), summed.

@@ -9,43 +9,24 @@
 #include <omp.h>
 
 #include "engine/tensor.h"
+#include "eval/lanes.h"
 
 namespace cytocon::eval {
 
 namespace {
 
-constexpr int kLanes = 8;  // ‖a−b‖² accumulates dimension j in lane j % 8
-constexpr int64_t kCheck = 32;  // dimensions between early-abandon checks
+constexpr int64_t kCheck = 32;  // coordinates between early-abandon checks
 
-// Sum of the lanes in lane order.
-template <class T>
-T lane_sum(const T* lane) {
-  T s = 0;
-  for (int l = 0; l < kLanes; ++l) s += lane[l];
-  return s;
-}
-
-// f·‖a − b‖², or +inf as soon as a partial sum shows it exceeds `bound`. Fixed lanes make it
-// vectorisable without -ffast-math; partial lane sums never exceed the full one (adding
-// non-negative floats is monotone), so abandoning is exact. Bitwise symmetric in a and b.
+// f·‖a − b‖², or +inf as soon as a partial sum shows it exceeds `bound`: partial lane sums never
+// exceed the full one, so abandoning is exact (eval/lanes.h). Bitwise symmetric in a and b.
 template <class T>
 T scaled_distance(const T* a, const T* b, int64_t d, T f, T bound) {
-  T lane[kLanes] = {};
-  int64_t j = 0;
-  while (j + kLanes <= d) {
-    const int64_t stop = std::min(d - d % kLanes, j + kCheck);
-    for (; j < stop; j += kLanes)
-      for (int l = 0; l < kLanes; ++l) {
-        T t = a[j + l] - b[j + l];
-        lane[l] += t * t;
-      }
-    if (j < d && f * lane_sum(lane) > bound) return std::numeric_limits<T>::infinity();
+  LaneSum<T> s;
+  for (int64_t j = 0; j < d; j += kCheck) {
+    if (j > 0 && f * s.total() > bound) return std::numeric_limits<T>::infinity();
+    s.add(a + j, b + j, std::min(kCheck, d - j));
   }
-  for (; j < d; ++j) {
-    T t = a[j] - b[j];
-    lane[j % kLanes] += t * t;
-  }
-  return f * lane_sum(lane);
+  return f * s.total();
 }
 
 // A candidate nearest neighbour: ordered by Δ, then by key (the cluster's smallest member).
