@@ -143,13 +143,23 @@ TEST(TiffReader, MemoryAndFileAgree) {
   expect_region(*img, 0, px, 90, 80, 0, 0, 90, 80, 1.0f / 255);
 }
 
-TEST(ImageReader, PngRoundTrip8And16) {
+TEST(ImageReader, PngAndJpeg) {
   const std::string dir = temp_dir("png");
   auto px = pattern8(41, 29);
   ASSERT_TRUE(stbi_write_png((dir + "/a.png").c_str(), 41, 29, 1, px.data(), 41));
   auto img = open_image(dir + "/a.png");
   EXPECT_EQ(img->bits(), 8);
   expect_region(*img, 0, px, 41, 29, -3, -3, 47, 35, 1.0f / 255);
+  // JPEG is lossy: a smooth ramp comes back within a few grey levels.
+  std::vector<uint8_t> ramp(64 * 48);
+  for (int y = 0; y < 48; ++y)
+    for (int x = 0; x < 64; ++x) ramp[y * 64 + x] = static_cast<uint8_t>(60 + 2 * x + y);
+  ASSERT_TRUE(stbi_write_jpg((dir + "/b.JPG").c_str(), 64, 48, 1, ramp.data(), 100));
+  auto j = open_image(dir + "/b.JPG");
+  ASSERT_EQ(j->width(), 64);
+  std::vector<float> out(64 * 48);
+  j->read_region(0, 0, 0, 64, 48, out.data(), 0);
+  for (int i = 0; i < 64 * 48; ++i) ASSERT_NEAR(out[i] * 255, ramp[i], 4.0) << i;
 }
 
 std::string error_of(const std::string& path) {
