@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <type_traits>
 #include <vector>
 
 #include "engine/cpu/conv2d_avx2.h"
 #include "engine/cpu/conv2d_portable.h"
+#include "engine/tensor.h"
 
 namespace cytocon::cpu {
 namespace portable {
@@ -112,8 +114,20 @@ template void conv2d_backward_weight<double>(const ConvGeom&, const double*, con
 
 }  // namespace portable
 
+namespace {
+// The kernels' preconditions (the backend checks shapes with messages naming the op first).
+void check_geom(const ConvGeom& g, const char* op) {
+  if (!(g.n >= 0 && g.cin >= 1 && g.cout >= 1 && g.k >= 1 && g.stride >= 1 && g.h >= g.k && g.w >= g.k))
+    fail(std::string(op) + ": invalid geometry n=" + std::to_string(g.n) + " h=" + std::to_string(g.h) +
+         " w=" + std::to_string(g.w) + " cin=" + std::to_string(g.cin) + " cout=" + std::to_string(g.cout) +
+         " k=" + std::to_string(g.k) + " stride=" + std::to_string(g.stride) +
+         " (expected a k x k kernel inside the input, positive channels and stride)");
+}
+}  // namespace
+
 template <class T>
 void conv2d_forward(const ConvGeom& g, const T* x, const T* w, T* y) {
+  check_geom(g, "conv2d_forward");
 #ifdef CYTOCON_CONV_AVX2
   if constexpr (std::is_same<T, float>::value)
     if (avx2::available()) return avx2::conv2d_forward(g, x, w, y);
@@ -123,6 +137,7 @@ void conv2d_forward(const ConvGeom& g, const T* x, const T* w, T* y) {
 
 template <class T>
 void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
+  check_geom(g, "conv2d_backward_data");
 #ifdef CYTOCON_CONV_AVX2
   if constexpr (std::is_same<T, float>::value)
     if (g.stride == 1 && avx2::available()) return avx2::conv2d_backward_data(g, dy, w, dx);
@@ -132,6 +147,8 @@ void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
 
 template <class T>
 void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, int shards, T* dw_partials) {
+  check_geom(g, "conv2d_backward_weight");
+  if (shards < 1) fail("conv2d_backward_weight: " + std::to_string(shards) + " shards, expected at least 1");
 #ifdef CYTOCON_CONV_AVX2
   if constexpr (std::is_same<T, float>::value)
     if (avx2::available()) return avx2::conv2d_backward_weight(g, x, dy, shards, dw_partials);

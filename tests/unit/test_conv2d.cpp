@@ -223,3 +223,10 @@ TEST(Conv2dKernel, BitIdenticalAcrossThreadCounts) {
           EXPECT_EQ(out[t][k], out[0][k]) << "output " << k << (portable ? " portable " : " ") << geom_str(g);
     }
 }
+
+TEST(Conv2dKernel, RejectsAKernelLargerThanTheInput) {
+  const ConvGeom g{1, 2, 5, 1, 4, 3, 1};  // 3x3 kernel on a 2-row input
+  std::vector<float> buf(64);
+  EXPECT_THROW(cytocon::cpu::conv2d_forward<float>(g, buf.data(), buf.data(), buf.data()), std::exception);
+  EXPECT_THROW(cytocon::cpu::conv2d_backward_weight<float>(g, buf.data(), buf.data(), 1, buf.data()), std::exception);
+}
