@@ -55,7 +55,7 @@ Batch Loader::make_batch(int64_t epoch, int64_t a, int64_t b) const {
   out.batch = a / cfg_.batch_size;
   out.refs = sampler_.range(epoch, lo, hi);
   const int64_t m = hi - lo, S = cfg_.patch_px;
-  out.x = Tensor::empty({m, S, S, 1}, DType::f32);
+  if (!cfg_.batch_extractor) out.x = Tensor::empty({m, S, S, 1}, DType::f32);
   out.y = Tensor::empty({m}, DType::i32);
   for (int64_t k = 0; k < m; ++k) out.y.data<int32_t>()[k] = out.refs[k].label;
   return out;
@@ -117,20 +117,23 @@ void Loader::worker() {
       continue;
     }
     const int64_t k0 = slot->claimed;
-    const int64_t k1 = std::min<int64_t>(k0 + kChunk, slot->batch.refs.size());
+    const int64_t k1 = cfg_.batch_extractor ? static_cast<int64_t>(slot->batch.refs.size())  // whole batch
+                                            : std::min<int64_t>(k0 + kChunk, slot->batch.refs.size());
     slot->claimed = k1;
     lock.unlock();
     std::exception_ptr err;
     try {
-      const int64_t SS = static_cast<int64_t>(cfg_.patch_px) * cfg_.patch_px;
-      float* x = slot->batch.x.data<float>();
-      for (int64_t k = k0; k < k1; ++k) {
-        const SampleRef& r = slot->batch.refs[k];
-        const AugmentParams a = cfg_.augment
-                                    ? draw_augment(cfg_.seed, static_cast<uint32_t>(slot->batch.epoch),
-                                                   static_cast<uint32_t>(r.index))
-                                    : no_augment();
-        extract_patch(*ds_, r, a, ec, x + k * SS, scratch);
+      if (cfg_.batch_extractor) {
+        std::vector<AugmentParams> params;
+        for (const SampleRef& r : slot->batch.refs) params.push_back(augment_for(slot->batch.epoch, r));
+        std::lock_guard<std::mutex> one_at_a_time(extractor_mu_);
+        slot->batch.x = cfg_.batch_extractor(slot->batch.refs, params);
+      } else {
+        const int64_t SS = static_cast<int64_t>(cfg_.patch_px) * cfg_.patch_px;
+        float* x = slot->batch.x.data<float>();
+        for (int64_t k = k0; k < k1; ++k)
+          extract_patch(*ds_, slot->batch.refs[k], augment_for(slot->batch.epoch, slot->batch.refs[k]), ec,
+                        x + k * SS, scratch);
       }
     } catch (...) {
       err = std::current_exception();
@@ -141,6 +144,11 @@ void Loader::worker() {
     patches_ += k1 - k0;
     cv_.notify_all();
   }
+}
+
+AugmentParams Loader::augment_for(int64_t epoch, const SampleRef& r) const {
+  return cfg_.augment ? draw_augment(cfg_.seed, static_cast<uint32_t>(epoch), static_cast<uint32_t>(r.index))
+                      : no_augment();
 }
 
 Batch Loader::next() {

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -36,6 +37,10 @@ struct LoaderConfig {
   float background = 1.0f;
   int threads = 2;                  // extraction threads
   int prefetch = 2;                 // batches kept ready ahead of next()
+  // Optional: extracts a whole batch (this rank's rows, with their augmentation parameters)
+  // instead of the CPU path, e.g. a GpuExtractor (data/cuda/gpu_extract.h); Batch::x is what it
+  // returns (a CUDA tensor for the GPU). Called from a loader thread, one batch at a time.
+  std::function<cytocon::Tensor(const std::vector<SampleRef>&, const std::vector<AugmentParams>&)> batch_extractor;
 };
 
 struct Batch {
@@ -74,6 +79,8 @@ class Loader {
  private:
   void stop();
   void worker();
+  AugmentParams augment_for(int64_t epoch, const SampleRef& r) const;  // training: Philox draws
+  std::mutex extractor_mu_;
   std::shared_ptr<const Dataset> ds_;
   LoaderConfig cfg_;
   Sampler sampler_;

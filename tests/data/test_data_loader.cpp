@@ -134,3 +134,31 @@ TEST(Loader, BadConfigurationsAreErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Loader, BatchExtractorHookGetsTheSameRowsAndParameters) {
+  // A whole-batch extractor (the GPU's interface) fed by the loader: here the CPU path itself,
+  // so the batches must equal the ordinary loader's bit for bit.
+  LoaderConfig c = config();
+  int calls = 0;
+  c.batch_extractor = [&](const std::vector<SampleRef>& refs, const std::vector<AugmentParams>& aug) {
+    ++calls;
+    cytocon::Tensor x = cytocon::Tensor::empty({static_cast<int64_t>(refs.size()), 33, 33, 1});
+    ExtractScratch scratch;
+    for (size_t k = 0; k < refs.size(); ++k)
+      extract_patch(*dataset(), refs[k], aug[k], ExtractConfig{33, 3.0, 1.0f}, x.data<float>() + k * 33 * 33, scratch);
+    return x;
+  };
+  Loader hooked(dataset(), c), plain(dataset(), config());
+  hooked.start(1);
+  plain.start(1);
+  for (int b = 0; b < 3; ++b) {
+    Batch h = hooked.next(), p = plain.next();
+    EXPECT_EQ(h.x.to_vector<float>(), p.x.to_vector<float>());
+    EXPECT_EQ(h.y.to_vector<int32_t>(), p.y.to_vector<int32_t>());
+  }
+  EXPECT_GE(calls, 3);
+}
+
+}  // namespace
