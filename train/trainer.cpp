@@ -113,12 +113,15 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
   // Model and optimiser; a resumed run then overwrites both from its checkpoint.
   auto net = build_network(cfg, num_classes);
   int64_t step = 0;
+  double loss_at_resume = 0;
   io::TrainingState resumed;
   if (!from.empty()) {
     resumed = io::load_checkpoint(from);
     check(resumed.stage == t.stage, from + ": checkpoint of stage " + resumed.stage + ", config says " + t.stage);
     models::load_state(*net, resumed.model, from, models::LoadScope::all);
     step = resumed.step;
+    auto l = resumed.extra.find("loss");
+    if (l != resumed.extra.end()) loss_at_resume = std::stod(l->second);
     auto bpe = resumed.extra.find("batches_per_epoch");
     check(bpe == resumed.extra.end() || std::stoll(bpe->second) == per_epoch,
           from + ": the checkpoint had " + (bpe == resumed.extra.end() ? "?" : bpe->second) +
@@ -171,13 +174,14 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
 
   RunResult res;
   res.step = step;
+  res.loss = loss_at_resume;
   res.checkpoint = from;
   Progress progress(env.progress ? env.progress : stdout, env.tty, env.progress_interval_s);
   const bool show = writer && env.progress;
   StepTimer timer;
   auto t0 = std::chrono::steady_clock::now();
   int64_t last_saved = from.empty() ? -1 : step;
-  double loss_value = 0;
+  double loss_value = loss_at_resume;
 
   if (step < total) data.start(step / per_epoch, step % per_epoch);
   timer.start();
