@@ -198,11 +198,11 @@ void plot_confusion(const std::string& path, const std::string& title,
   const size_t c = names.size();
   check(c > 0 && counts.size() == c * c, "plot_confusion: counts has " + std::to_string(counts.size()) +
                                              " values, expected " + std::to_string(c) + "^2");
-  const int cell = static_cast<int>(std::max<size_t>(3, std::min<size_t>(40, 900 / c)));
+  // At least 8 px per cell so every class name (7-px glyphs) stays readable; large C grows the image.
+  const int cell = static_cast<int>(std::max<size_t>(8, std::min<size_t>(40, 900 / c)));
   int name_w = 0;
   for (const std::string& s : names) name_w = std::max(name_w, Canvas::text_width(s));
-  const bool labels = cell >= 9;  // one 7-px text row per cell
-  const int label_w = labels ? name_w + 8 : 0;
+  const int label_w = name_w + 8;
   const int left = 30 + label_w, top = 40 + label_w, grid = cell * static_cast<int>(c);
   Canvas cv(left + grid + 20, top + grid + 40);
 
@@ -220,12 +220,11 @@ void plot_confusion(const std::string& path, const std::string& title,
                 v > 0.5 ? Rgb{255, 255, 255} : kBlack);
     }
   }
-  if (labels)
-    for (size_t i = 0; i < c; ++i) {
-      int off = static_cast<int>(i) * cell + (cell - 7) / 2;
-      cv.text(left - 6 - Canvas::text_width(names[i]), top + off, names[i], kBlack);
-      cv.text_vertical(left + off, top - 6 - Canvas::text_width(names[i]), names[i], kBlack);
-    }
+  for (size_t i = 0; i < c; ++i) {
+    int off = static_cast<int>(i) * cell + (cell - 7) / 2;
+    cv.text(left - 6 - Canvas::text_width(names[i]), top + off, names[i], kBlack);
+    cv.text_vertical(left + off, top - 6 - Canvas::text_width(names[i]), names[i], kBlack);
+  }
   cv.rect_outline(left, top, left + grid + 1, top + grid + 1, kDark);
   cv.text(10, 12, title, kBlack, 2);
   cv.text(left, top + grid + 12, "rows: true area, columns: predicted area, colour: row fraction", kDark);
