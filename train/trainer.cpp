@@ -136,7 +136,7 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
   }
   if (ranks > 1) {  // every rank starts from rank 0's bits (docs/distributed.md)
     std::vector<Tensor> state;
-    for (const auto& t : models::model_state(*net)) state.push_back(t.value);
+    for (const auto& named : models::model_state(*net)) state.push_back(named.value);
     dist::broadcast_tensors(*comm, state);
   }
 
