@@ -17,8 +17,10 @@ configure: $(BUILD)/CMakeCache.txt
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
+# Passive OpenMP waits: ctest runs JOBS tests at once, each with its own thread team; spinning
+# waiters would fight over the cores.
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+	cd $(BUILD) && OMP_WAIT_POLICY=passive ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
 
 demo: deps build
 	scripts/demo.sh $(BUILD)

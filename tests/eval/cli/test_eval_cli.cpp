@@ -2,6 +2,7 @@
 // with a 4-class classifier, evaluation on X_te and X_un, then --compare. Checks every output
 // file's contract (DESIGN.md "Interfaces") and that bad input fails with a clear message.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -22,7 +23,8 @@ const std::string kBin = CYTOCON_BIN_DIR;
 
 // Runs a command line; returns its exit status and fills `out` with stdout+stderr.
 int run(const std::string& cmd, std::string* out = nullptr) {
-  std::string log = testing::TempDir() + "/eval_cli.log";
+  // Per process: ctest runs each test of this suite as its own process, possibly in parallel.
+  std::string log = testing::TempDir() + "/eval_cli_" + std::to_string(getpid()) + ".log";
   int rc = std::system((cmd + " > " + log + " 2>&1").c_str());
   if (out) *out = io::read_file(log);
   return WEXITSTATUS(rc);
@@ -38,7 +40,7 @@ std::vector<std::string> lines(const std::string& s) {
 class EvalCli : public testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = testing::TempDir() + "/eval_cli";
+    dir_ = testing::TempDir() + "/eval_cli_" + std::to_string(getpid());
     fs::remove_all(dir_);
     fs::create_directories(dir_ + "/run");
     std::string out;
@@ -53,6 +55,7 @@ class EvalCli : public testing::Test {
     net.init(5);
     models::save_weights(net, dir_ + "/run/final.safetensors");
   }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
   static std::string dir_;
 };
 std::string EvalCli::dir_;
