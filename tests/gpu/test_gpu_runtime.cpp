@@ -5,20 +5,14 @@
 #ifdef CYTOCON_HAVE_CUDA
 #include "engine/cuda/cuda.h"
 #endif
+#include "common/errors.h"
 
 using namespace cytocon;
 using namespace cytocon::gputest;
 
-namespace {
+using cytocon::testing_util::error_of;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+namespace {
 
 TEST(GpuRuntime, NoGpuGivesClearErrors) {
   if (cuda_available()) GTEST_SKIP() << "a GPU is present";

@@ -11,21 +11,16 @@
 #include "engine/tape.h"
 #include "common/gradcheck.h"
 #include "models/model.h"
+#include "common/errors.h"
 
 using namespace cytocon;
 using namespace cytocon::io;
 
+using cytocon::testing_util::contains;
+using cytocon::testing_util::error_of;
+
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 std::string tmp_path(const std::string& name) {
   return ::testing::TempDir() + "/cytocon_ckpt_" + std::to_string(::getpid()) + "_" + name;
 }

@@ -4,9 +4,12 @@
 #include <cmath>
 
 #include "engine/optim/optimizer.h"
+#include "common/errors.h"
 
 using namespace cytocon;
 using namespace cytocon::optim;
+
+using cytocon::testing_util::error_of;
 
 namespace {
 
@@ -29,15 +32,6 @@ std::vector<double> values(const Param& p) {
 void expect_near(const std::vector<double>& got, const std::vector<double>& want, double tol) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "element " << i;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

@@ -12,20 +12,14 @@
 #include "engine/rng.h"
 #include "engine/tape.h"
 #include "models/model.h"
+#include "common/errors.h"
 
 using namespace cytocon;
 using namespace cytocon::models;
 
-namespace {
+using cytocon::testing_util::error_of;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+namespace {
 
 std::string tmp_path(const std::string& name) {
   return ::testing::TempDir() + "/cytocon_models_" + std::to_string(::getpid()) + "_" + name;

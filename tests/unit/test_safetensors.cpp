@@ -9,20 +9,15 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/safetensors.h"
 #include "engine/rng.h"
+#include "common/errors.h"
 
 using namespace cytocon;
 using namespace cytocon::io;
 
-namespace {
+using cytocon::testing_util::contains;
+using cytocon::testing_util::error_of;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+namespace {
 
 // A file built by hand: 8-byte little-endian header length, JSON, data.
 std::string make_file(const std::string& json, const std::string& data) {
@@ -37,7 +32,6 @@ std::string raw(const std::vector<T>& v) {
   return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace
 
