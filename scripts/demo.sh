@@ -29,8 +29,8 @@ SCALE=${CYTOCON_DEMO_SCALE:-1}
 if [ -z "${CYTOCON_DEMO_SCALE:-}" ] && command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
   SCALE=8
 fi
-SUPCON_EPOCHS=$((6 * SCALE))
-LINEAR_EPOCHS=$((4 * SCALE))
+SUPCON_EPOCHS=$((12 * SCALE))
+LINEAR_EPOCHS=$((8 * SCALE))
 CE_EPOCHS=$SUPCON_EPOCHS
 
 # The loader's extraction threads run beside the OpenMP compute threads: OpenMP threads that
