@@ -73,10 +73,10 @@ class Loader {
   const Sampler& sampler() const { return sampler_; }
   const LoaderConfig& config() const { return cfg_; }
 
-  // Builds one batch synchronously (no threads): rows for global indices [a, b) of `epoch`.
-  Batch make_batch(int64_t epoch, int64_t a, int64_t b) const;
-
  private:
+  // Allocates this rank's slice of global rows [a, b) of `epoch` and fills refs and labels; the
+  // workers then extract the pixels into x.
+  Batch make_batch(int64_t epoch, int64_t a, int64_t b) const;
   void stop();
   void worker();
   AugmentParams augment_for(int64_t epoch, const SampleRef& r) const;  // training: Philox draws
