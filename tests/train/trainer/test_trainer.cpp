@@ -155,9 +155,10 @@ void expect_stopped_after_two_good_steps(const RunResult& r, const std::string& 
   EXPECT_EQ(cps.back().first, 2);
   EXPECT_FALSE(fs::exists(run + "/final.safetensors"));
   auto st = io::load_checkpoint(cps.back().second);
-  for (const auto& t : st.model)
-    if (t.value.dtype() == DType::f32)
-      for (float v : t.value.to_vector<float>()) ASSERT_TRUE(std::isfinite(v)) << t.name;
+  for (const auto& t : st.model) {
+    if (t.value.dtype() != DType::f32) continue;
+    for (float v : t.value.to_vector<float>()) ASSERT_TRUE(std::isfinite(v)) << t.name;
+  }
 }
 }  // namespace
 
