@@ -20,8 +20,12 @@ bool Tape::recording(std::initializer_list<const Tensor*> inputs) {
 }
 
 void Tape::record(std::vector<Tensor> outputs, std::function<void()> backward) {
-  for (Tensor& o : outputs) o.set_requires_grad(true);
-  entries_.push_back({std::move(outputs), std::move(backward)});
+  Entry e{{}, std::move(backward)};
+  for (Tensor& o : outputs) {
+    o.set_requires_grad(true);
+    e.outputs.push_back(o.grad_ref().meta());
+  }
+  entries_.push_back(std::move(e));
 }
 
 void Tape::backward(const Tensor& loss) {
@@ -36,8 +40,9 @@ void Tape::backward(const Tensor& out, const Tensor& grad_out) {
   NoGrad no_grad;  // backward closures must not record
   for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
     bool any = false;
-    for (const Tensor& o : it->outputs) any = any || o.grad().defined();
+    for (const auto& o : it->outputs) any = any || o->grad.defined();
     if (any) it->backward();
+    *it = Entry{};  // frees what the closure saved, and gradients no live tensor refers to
   }
   entries_.clear();
 }

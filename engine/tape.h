@@ -7,6 +7,11 @@
 //   tape.backward(loss);             // fills .grad() of every tensor that requires grad
 //
 // Inside `NoGrad ng;` nothing is recorded (inference).
+//
+// Memory: an entry holds its outputs' autograd state (not their storage), and a closure should
+// capture only the tensors its backward kernel reads plus GradSlots (Tensor::grad_ref()) of the
+// tensors it sends gradients to, so an activation no backward reads is freed as soon as the
+// forward pass drops it. Each closure is released once it has run.
 #pragma once
 #include <functional>
 #include <vector>
@@ -30,7 +35,7 @@ class Tape {
 
   // Record one op: `outputs` get requires_grad; `backward` reads the outputs' grad() and calls
   // accumulate_grad on the inputs that require it. It is skipped when no output received a
-  // gradient.
+  // gradient. The tape keeps the outputs' AutogradMeta only, not the tensors.
   void record(std::vector<Tensor> outputs, std::function<void()> backward);
 
   // Seed d(loss)/d(loss) = 1 (loss must be a one-element tensor) and replay the tape backwards.
@@ -41,7 +46,7 @@ class Tape {
 
  private:
   struct Entry {
-    std::vector<Tensor> outputs;
+    std::vector<std::shared_ptr<AutogradMeta>> outputs;
     std::function<void()> backward;
   };
   std::vector<Entry> entries_;

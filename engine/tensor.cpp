@@ -201,8 +201,7 @@ Tensor Tensor::reshape(const Shape& s) const {
   check(shape_numel(s) == numel(), "reshape " + shape_str(shape()) + " to " + shape_str(s) + ": element count differs");
   auto impl = std::make_shared<TensorImpl>(*impl_);
   impl->shape = s;
-  impl->requires_grad = false;
-  impl->grad = Tensor();
+  impl->autograd = std::make_shared<AutogradMeta>();  // a new tensor: no grad slot shared with this one
   return Tensor(impl);
 }
 Tensor Tensor::detach() const {
@@ -221,19 +220,33 @@ void Tensor::copy_from(const Tensor& src) {
   copy_bytes(raw(), device(), src.raw(), src.device(), nbytes());
 }
 
-bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
-void Tensor::set_requires_grad(bool r) { impl_->requires_grad = r; }
-Tensor& Tensor::grad() { return impl_->grad; }
-const Tensor& Tensor::grad() const { return impl_->grad; }
+bool Tensor::requires_grad() const { return impl_ && impl_->autograd->requires_grad; }
+void Tensor::set_requires_grad(bool r) { impl_->autograd->requires_grad = r; }
+Tensor& Tensor::grad() { return impl_->autograd->grad; }
+const Tensor& Tensor::grad() const { return impl_->autograd->grad; }
+void Tensor::accumulate_grad(const Tensor& g) { grad_ref().accumulate(g); }
+GradSlot Tensor::grad_ref() const {
+  GradSlot s;
+  if (impl_) {
+    s.meta_ = impl_->autograd;
+    s.shape_ = impl_->shape;
+  }
+  return s;
+}
 
 namespace ops { Tensor add(const Tensor& a, const Tensor& b); }  // engine/ops.h
 
-void Tensor::accumulate_grad(const Tensor& g) {
-  check(g.shape() == shape(), "gradient of shape " + shape_str(g.shape()) + " for tensor " + shape_str(shape()));
-  if (!impl_->grad.defined()) {
-    impl_->grad = g;
+const Tensor& GradSlot::grad() const {
+  static const Tensor none;
+  return meta_ ? meta_->grad : none;
+}
+void GradSlot::accumulate(const Tensor& g) {
+  check(meta_ != nullptr, "accumulate_grad: the tensor is undefined");
+  check(g.shape() == shape_, "gradient of shape " + shape_str(g.shape()) + " for tensor " + shape_str(shape_));
+  if (!meta_->grad.defined()) {
+    meta_->grad = g;
   } else {
-    impl_->grad = ops::add(impl_->grad, g);  // a new tensor: never writes into a slot another tensor may share
+    meta_->grad = ops::add(meta_->grad, g);  // a new tensor: never writes into a slot another tensor may share
   }
 }
 

@@ -1,5 +1,6 @@
 // Tensor: a shaped view of a shared buffer on one device, plus what autograd needs (a gradient
-// slot and a requires-grad flag). Up to 4-D. Activations are NHWC (channels last); conv weights
+// slot and a requires-grad flag, kept in a separate AutogradMeta so that a backward closure can
+// hold them through a GradSlot without keeping the buffer alive). Up to 4-D. Activations are NHWC (channels last); conv weights
 // live in memory as OHWI ([Cout, kh, kw, Cin]), linear weights as [out, in] (DESIGN.md).
 #pragma once
 #include <cstddef>
@@ -56,6 +57,8 @@ std::string shape_str(const Shape& s);
 int64_t shape_numel(const Shape& s);
 
 struct TensorImpl;
+struct AutogradMeta;
+class GradSlot;
 
 class Tensor {
  public:
@@ -97,6 +100,7 @@ class Tensor {
   Tensor& grad();              // gradient slot (undefined until something flows into it)
   const Tensor& grad() const;
   void accumulate_grad(const Tensor& g);  // grad = g, or grad += g (fixed order: the tape's)
+  GradSlot grad_ref() const;   // this tensor's autograd state without its storage
   bool same(const Tensor& o) const { return impl_ == o.impl_; }
   uintptr_t id() const { return reinterpret_cast<uintptr_t>(impl_.get()); }
 
@@ -105,13 +109,36 @@ class Tensor {
   explicit Tensor(std::shared_ptr<TensorImpl> i) : impl_(std::move(i)) {}
 };
 
+// Autograd state of one tensor. Shared by the tensor's copies (not by reshape()/detach()
+// results) and by the GradSlots and tape entries that refer to it.
+struct AutogradMeta {
+  bool requires_grad = false;
+  Tensor grad;
+};
+
+// What a backward closure keeps of a tensor it only sends a gradient to: the autograd state and
+// the shape, not the storage. A slot of an undefined tensor never requires grad.
+class GradSlot {
+ public:
+  GradSlot() = default;
+  bool requires_grad() const { return meta_ && meta_->requires_grad; }
+  const Tensor& grad() const;
+  const Shape& shape() const { return shape_; }
+  void accumulate(const Tensor& g);  // grad = g, or grad += g (fixed order: the tape's)
+  const std::shared_ptr<AutogradMeta>& meta() const { return meta_; }
+
+ private:
+  friend class Tensor;
+  std::shared_ptr<AutogradMeta> meta_;
+  Shape shape_;
+};
+
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
   size_t offset = 0;  // bytes
   Shape shape;
   DType dtype = DType::f32;
-  bool requires_grad = false;
-  Tensor grad;
+  std::shared_ptr<AutogradMeta> autograd = std::make_shared<AutogradMeta>();
 };
 
 // Errors that name what was wrong and what was expected.

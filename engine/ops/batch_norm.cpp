@@ -28,12 +28,13 @@ Tensor train(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& r
   be.update_running(running_mean, mean, args.momentum);
   be.update_running(running_var, var_unbiased, args.momentum);
   if (Tape::recording({&x, &gamma, &beta})) {
-    Tape::current()->record({y}, [x = x, gamma = gamma, beta = beta, y, mean, invstd, sh]() mutable {
+    Tape::current()->record({y}, [x = x, gamma = gamma, mean, invstd, sh, gx = x.grad_ref(), ggamma = gamma.grad_ref(),
+                                  gbeta = beta.grad_ref(), gy = y.grad_ref()]() mutable {
       Tensor dx, dgamma, dbeta;
-      backend_of(y).batch_norm_backward(y.grad(), x, gamma, mean, invstd, sh, dx, dgamma, dbeta);
-      if (gamma.requires_grad()) gamma.accumulate_grad(dgamma);
-      if (beta.requires_grad()) beta.accumulate_grad(dbeta);
-      if (x.requires_grad()) x.accumulate_grad(dx);
+      backend_of(x).batch_norm_backward(gy.grad(), x, gamma, mean, invstd, sh, dx, dgamma, dbeta);
+      if (ggamma.requires_grad()) ggamma.accumulate(dgamma);
+      if (gbeta.requires_grad()) gbeta.accumulate(dbeta);
+      if (gx.requires_grad()) gx.accumulate(dx);
     });
   }
   return y;
@@ -46,18 +47,19 @@ Tensor infer(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Ten
     // Snapshots: the running statistics may be updated in place before backward runs.
     Tensor rm = running_mean.clone(), rv = running_var.clone();
     const double eps = args.eps;
-    Tape::current()->record({y}, [x = x, gamma = gamma, beta = beta, y, rm, rv, eps, sh]() mutable {
-      Backend& be = backend_of(y);
-      const Tensor& dy = y.grad();
-      if (gamma.requires_grad() || beta.requires_grad()) {
+    Tape::current()->record({y}, [x = x, gamma = gamma, rm, rv, eps, sh, gx = x.grad_ref(), ggamma = gamma.grad_ref(),
+                                  gbeta = beta.grad_ref(), gy = y.grad_ref()]() mutable {
+      Backend& be = backend_of(x);
+      const Tensor& dy = gy.grad();
+      if (ggamma.requires_grad() || gbeta.requires_grad()) {
         Tensor unused_dx, dgamma, dbeta;
         be.batch_norm_backward(dy, x, gamma, rm, frozen_invstd(rv, eps), sh, unused_dx, dgamma, dbeta);
-        if (gamma.requires_grad()) gamma.accumulate_grad(dgamma);
-        if (beta.requires_grad()) beta.accumulate_grad(dbeta);
+        if (ggamma.requires_grad()) ggamma.accumulate(dgamma);
+        if (gbeta.requires_grad()) gbeta.accumulate(dbeta);
       }
-      if (x.requires_grad()) {
+      if (gx.requires_grad()) {
         Tensor zero = Tensor::zeros(rm.shape(), rm.dtype(), rm.device());
-        x.accumulate_grad(be.batch_norm_forward_infer(dy, gamma, zero, zero, rv, eps));
+        gx.accumulate(be.batch_norm_forward_infer(dy, gamma, zero, zero, rv, eps));
       }
     });
   }

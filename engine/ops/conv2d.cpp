@@ -10,10 +10,11 @@ Tensor conv2d(const Tensor& x, const Tensor& w, int stride, const Shards& sh) {
   Backend& be = backend_of(x);
   Tensor y = be.conv2d_forward(x, w, stride);
   if (Tape::recording({&x, &w})) {
-    Tape::current()->record({y}, [x = x, w = w, y, stride, sh]() mutable {
-      Backend& b = backend_of(y);
-      if (w.requires_grad()) w.accumulate_grad(b.conv2d_backward_weight(x, y.grad(), w.shape(), stride, sh));
-      if (x.requires_grad()) x.accumulate_grad(b.conv2d_backward_data(y.grad(), w, x.shape(), stride));
+    Tape::current()->record({y}, [x = x, w = w, stride, sh, gx = x.grad_ref(), gw = w.grad_ref(),
+                                  gy = y.grad_ref()]() mutable {
+      Backend& b = backend_of(x);
+      if (gw.requires_grad()) gw.accumulate(b.conv2d_backward_weight(x, gy.grad(), w.shape(), stride, sh));
+      if (gx.requires_grad()) gx.accumulate(b.conv2d_backward_data(gy.grad(), w, x.shape(), stride));
     });
   }
   return y;

@@ -9,7 +9,9 @@ Tensor flatten(const Tensor& x) {
   const int64_t n = x.dim(0);
   Tensor y = x.reshape({n, n ? x.numel() / n : 0});
   if (Tape::recording({&x})) {
-    Tape::current()->record({y}, [x = x, y]() mutable { x.accumulate_grad(y.grad().reshape(x.shape())); });
+    Tape::current()->record({y}, [gx = x.grad_ref(), gy = y.grad_ref()]() mutable {
+      gx.accumulate(gy.grad().reshape(gx.shape()));
+    });
   }
   return y;
 }

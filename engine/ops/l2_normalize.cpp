@@ -7,8 +7,8 @@ namespace cytocon::ops {
 Tensor l2_normalize(const Tensor& x, double eps) {
   Tensor z = backend_of(x).l2_normalize_forward(x, eps);
   if (Tape::recording({&x})) {
-    Tape::current()->record({z}, [x = x, z = z, eps]() mutable {
-      x.accumulate_grad(backend_of(x).l2_normalize_backward(z.grad(), x, z, eps));
+    Tape::current()->record({z}, [x = x, z = z, eps, gx = x.grad_ref()]() mutable {
+      gx.accumulate(backend_of(x).l2_normalize_backward(z.grad(), x, z, eps));
     });
   }
   return z;

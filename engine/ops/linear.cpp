@@ -9,16 +9,17 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, const Shards& s
         "linear: inputs on different devices");
   Tensor y = backend_of(x).linear_forward(x, w, b);
   if (Tape::recording({&x, &w, &b})) {
-    Tape::current()->record({y}, [x = x, w = w, b = b, y, sh]() mutable {
-      Backend& be = backend_of(y);
-      const bool bias = b.defined() && b.requires_grad();
-      if (w.requires_grad() || bias) {
+    Tape::current()->record({y}, [x = x, w = w, sh, gx = x.grad_ref(), gw = w.grad_ref(), gb = b.grad_ref(),
+                                  gy = y.grad_ref()]() mutable {
+      Backend& be = backend_of(x);
+      const bool bias = gb.requires_grad();
+      if (gw.requires_grad() || bias) {
         Tensor dw, db;
-        be.linear_backward_weight(x, y.grad(), bias, sh, dw, db);
-        if (w.requires_grad()) w.accumulate_grad(dw);
-        if (bias) b.accumulate_grad(db);
+        be.linear_backward_weight(x, gy.grad(), bias, sh, dw, db);
+        if (gw.requires_grad()) gw.accumulate(dw);
+        if (bias) gb.accumulate(db);
       }
-      if (x.requires_grad()) x.accumulate_grad(be.linear_backward_data(y.grad(), w));
+      if (gx.requires_grad()) gx.accumulate(be.linear_backward_data(gy.grad(), w));
     });
   }
   return y;

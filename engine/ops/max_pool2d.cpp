@@ -7,7 +7,9 @@ namespace cytocon::ops {
 Tensor max_pool2d(const Tensor& x) {
   Tensor y = backend_of(x).max_pool_forward(x);
   if (Tape::recording({&x})) {
-    Tape::current()->record({y}, [x = x, y]() mutable { x.accumulate_grad(backend_of(x).max_pool_backward(y.grad(), x)); });
+    Tape::current()->record({y}, [x = x, gx = x.grad_ref(), gy = y.grad_ref()]() mutable {
+      gx.accumulate(backend_of(x).max_pool_backward(gy.grad(), x));
+    });
   }
   return y;
 }

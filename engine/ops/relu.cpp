@@ -7,7 +7,9 @@ namespace cytocon::ops {
 Tensor relu(const Tensor& x) {
   Tensor y = backend_of(x).relu_forward(x);
   if (Tape::recording({&x})) {
-    Tape::current()->record({y}, [x = x, y]() mutable { x.accumulate_grad(backend_of(y).relu_backward(y.grad(), y)); });
+    Tape::current()->record({y}, [y, gx = x.grad_ref()]() mutable {
+      gx.accumulate(backend_of(y).relu_backward(y.grad(), y));
+    });
   }
   return y;
 }
