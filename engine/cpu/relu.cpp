@@ -4,10 +4,11 @@
 
 namespace cytocon::cpu {
 
+// y = max(x, 0); a NaN passes through (as in PyTorch), so a NaN input shows in the loss.
 template <class T>
 void relu_forward(int64_t n, const T* x, T* y) {
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+  for (int64_t i = 0; i < n; ++i) y[i] = (x[i] > T(0) || x[i] != x[i]) ? x[i] : T(0);
 }
 
 template <class T>

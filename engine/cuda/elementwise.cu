@@ -12,7 +12,7 @@ __global__ void scale_kernel(const float* a, float s, float* y, int64_t n) {
   CYTOCON_GRID_LOOP(i, n) y[i] = s * a[i];
 }
 __global__ void relu_kernel(const float* x, float* y, int64_t n) {
-  CYTOCON_GRID_LOOP(i, n) y[i] = x[i] > 0.f ? x[i] : 0.f;
+  CYTOCON_GRID_LOOP(i, n) y[i] = (x[i] > 0.f || x[i] != x[i]) ? x[i] : 0.f;  // NaN passes, as on the CPU
 }
 __global__ void relu_backward_kernel(const float* dy, const float* y, float* dx, int64_t n) {
   CYTOCON_GRID_LOOP(i, n) dx[i] = y[i] > 0.f ? dy[i] : 0.f;

@@ -182,8 +182,9 @@ TEST(Trainer, NanLossStopsAndKeepsLastGoodCheckpoint) {
 }
 
 TEST(Trainer, NanInDataStopsBeforeCheckpointingPoisonedWeights) {
-  // A NaN pixel in the third batch: ReLU hides it from the loss, but the BN gradients carry it
-  // into the weights; the run must stop there and not checkpoint them.
+  // A NaN pixel in the third batch: BN statistics and ReLU pass it on to the loss; the run must
+  // stop at that step and never checkpoint weights it touched (the trainer also checks the
+  // parameters after every update, in case a NaN ever hides from the loss).
   std::string run = fresh_dir("nan_data");
   Config c = tiny_config("supcon", run);
   c.train.checkpoint_every = 1;
