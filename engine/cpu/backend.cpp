@@ -138,10 +138,13 @@ class CpuBackend final : public Backend {
     Tensor dw = Tensor::empty(w_shape, x.dtype());
     dispatch(x.dtype(), "conv2d weight gradient", [&](auto t) {
       using T = decltype(t);
-      std::vector<T> partials(static_cast<size_t>(len * sh.count));
-      cpu::conv2d_backward_weight<T>(g, x.data<T>(), dy.data<T>(), sh.count, partials.data());
-      sum_shards(sh, partials.data(), len);
-      std::copy(partials.begin(), partials.begin() + len, dw.data<T>());
+      // One partial per local shard (up to ~10 MB): a Tensor, so the caching allocator reuses
+      // the block from step to step instead of faulting in fresh pages on every call.
+      Tensor partials = Tensor::zeros({sh.count, len}, x.dtype());
+      T* p = partials.data<T>();
+      cpu::conv2d_backward_weight<T>(g, x.data<T>(), dy.data<T>(), sh.count, p);
+      sum_shards(sh, p, len);
+      std::copy(p, p + len, dw.data<T>());
     });
     return dw;
   }
