@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -276,8 +277,14 @@ int run(int argc, char** argv, const std::function<int(Context&)>& body, const O
     std::cerr << "cytocon: error: " << e.what() << std::endl;
     return 1;
   }
-  if (status != 0 && ctx->launched() && ctx->size() > 1 && !ctx->all_ranks_return())
-    ctx->abort("returned status " + std::to_string(status) + " while other ranks are still running");
+  if (status != 0 && ctx->launched() && ctx->size() > 1) {
+    // Said now, not only when the wait below runs out: the wait can take seconds.
+    std::fprintf(stderr, "cytocon: rank %d of %d: returned status %d; waiting for the other ranks to return\n",
+                 ctx->rank(), ctx->size(), status);
+    std::fflush(stderr);
+    if (!ctx->all_ranks_return())
+      ctx->abort("returned status " + std::to_string(status) + " while other ranks are still running");
+  }
   ctx->finalize();
   return status;
 }

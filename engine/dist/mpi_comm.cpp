@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <thread>
@@ -26,6 +27,10 @@ namespace cytocon::dist {
   gethostname(host, sizeof host - 1);
   std::fprintf(stderr, "cytocon: rank %d of %d (%s): error: %s\n", rank, size, host, message.c_str());
   std::fflush(stderr);
+  // MPI_Abort makes the launcher kill every process; MPICH's hydra may do so before it has read
+  // this rank's stderr pipe, and the message above is then lost (seen in CI on a loaded 2-core
+  // machine). Half a second lets the launcher forward it first.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   if (up) MPI_Abort(MPI_COMM_WORLD, 1);
   _exit(1);
 }
