@@ -6,6 +6,7 @@
 #include <list>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "data/cuda/gpu_extract.h"
@@ -99,6 +100,7 @@ struct GpuExtractor::Impl {
   };
   std::map<std::pair<int, int>, Staged> staged;   // (section, level) → device image
   std::list<std::pair<int, int>> lru;             // front = most recent
+  std::set<std::pair<int, int>> batch;            // staged for the batch being built: never evicted
   std::mutex mu;
   PatchJob* d_jobs = nullptr;
   size_t jobs_cap = 0;
@@ -114,6 +116,7 @@ struct GpuExtractor::Impl {
   // Uploads level `level` of section `sec` in its native bits (band by band through the reader).
   const Staged& stage(int sec, int level) {
     const auto key = std::make_pair(sec, level);
+    batch.insert(key);
     auto it = staged.find(key);
     if (it != staged.end()) {
       lru.remove(key);
@@ -128,7 +131,9 @@ struct GpuExtractor::Impl {
     s.bits = img.bits();
     const size_t bpp = s.bits / 8;
     s.bytes = static_cast<size_t>(L.width) * L.height * bpp;
-    while (bytes + s.bytes > capacity && !lru.empty()) {  // evict least recently used
+    // Evict least recently used sections, but none this batch's jobs already point to (the cache
+    // then exceeds its capacity until the next batch).
+    while (bytes + s.bytes > capacity && !lru.empty() && !batch.count(lru.back())) {
       auto old = staged.find(lru.back());
       bytes -= old->second.bytes;
       cudaFree(old->second.ptr);
@@ -179,6 +184,7 @@ Tensor GpuExtractor::extract(const std::vector<SampleRef>& refs, const std::vect
   Tensor x = Tensor::empty({static_cast<int64_t>(n), S, S, 1}, DType::f32, Device::cuda);
   if (n == 0) return x;
   std::vector<PatchJob> jobs(n);
+  impl_->batch.clear();
   for (size_t k = 0; k < n; ++k) {
     const SampleRef& r = refs[k];
     const Image& img = impl_->ds->image(r.section);
