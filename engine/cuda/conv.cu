@@ -98,6 +98,9 @@ Plan pick(const std::vector<Perf>& perfs, int returned, int preferred, bool dete
     if (p.status != CUDNN_STATUS_SUCCESS) continue;
     if (deterministic && p.determinism != CUDNN_DETERMINISTIC) continue;
     if (p.memory > kWorkspaceLimit) continue;
+    // fp32 runs with FMA math (below): an entry that needs tensor-op math cannot run that way.
+    if (cuda_mode().precision == Precision::fp32 && p.mathType != CUDNN_FMA_MATH && p.mathType != CUDNN_DEFAULT_MATH)
+      continue;
     if (!chosen) chosen = &p;
     if (deterministic && static_cast<int>(p.algo) == preferred) {
       chosen = &p;
@@ -159,6 +162,21 @@ Plan plan_for(Dir dir, const Geom& g, int64_t nb) {
           cudnnFindConvolutionBackwardFilterAlgorithm(h, d.x, d.y, d.conv, d.w, count, &returned, perfs.data()));
     plan = pick(perfs, returned, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, det, "backward-filter convolution", g);
   }
+  // The perf entry's workspace is for the math type of cuDNN's query; the plan runs with
+  // plan.math (fp32 forces FMA math, tf32/bf16 take the entry's), so size the workspace for
+  // exactly what runs (a smaller one makes the call fail).
+  Descs run(g, nb, plan.math);
+  size_t need = 0;
+  if (dir == Dir::forward)
+    CYTOCON_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(
+        h, run.x, run.w, run.conv, run.y, static_cast<cudnnConvolutionFwdAlgo_t>(plan.algo), &need));
+  else if (dir == Dir::backward_data)
+    CYTOCON_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(
+        h, run.w, run.y, run.conv, run.x, static_cast<cudnnConvolutionBwdDataAlgo_t>(plan.algo), &need));
+  else
+    CYTOCON_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
+        h, run.x, run.y, run.conv, run.w, static_cast<cudnnConvolutionBwdFilterAlgo_t>(plan.algo), &need));
+  if (need > plan.workspace) plan.workspace = need;
   std::lock_guard<std::mutex> lock(g_plan_mu);
   g_plans[key] = plan;
   return plan;
