@@ -34,14 +34,22 @@ class ThreadComm final : public Comm {
   void broadcast(void*, size_t, int, Device) override { fail("ThreadComm: broadcast is not used here"); }
   void barrier() override {
     std::unique_lock<std::mutex> lock(mu_);
+    check(!failed_, "ThreadComm: another rank failed");
     const int gen = generation_;
     if (++waiting_ == ranks_) {
       waiting_ = 0;
       ++generation_;
       cv_.notify_all();
     } else {
-      cv_.wait(lock, [&] { return generation_ != gen; });
+      cv_.wait(lock, [&] { return generation_ != gen || failed_; });
+      check(generation_ != gen, "ThreadComm: another rank failed");
     }
+  }
+  // A rank that threw: the others stop waiting for it (a failure, not a hang until the timeout).
+  void give_up() {
+    std::lock_guard<std::mutex> lock(mu_);
+    failed_ = true;
+    cv_.notify_all();
   }
   [[noreturn]] void abort(const std::string& message) override { fail(message); }
 
@@ -55,6 +63,7 @@ class ThreadComm final : public Comm {
   std::mutex mu_;
   std::condition_variable cv_;
   int waiting_ = 0, generation_ = 0;
+  bool failed_ = false;
 };
 
 // Rows [first, first + count) of a CPU tensor along dim 0.
@@ -109,6 +118,7 @@ TEST(GpuRanks, TwoRanksGiveTheBitsOfOne) {
                      rows(img, f, m), rows(dimg, f, m), rows(logits, f, m), rows(labels, f, m));
       } catch (const std::exception& e) {
         errors[r] = e.what();
+        comm.give_up();
       }
     });
   for (auto& t : threads) t.join();
