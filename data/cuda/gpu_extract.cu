@@ -93,6 +93,7 @@ struct GpuExtractor::Impl {
   std::shared_ptr<const Dataset> ds;
   ExtractConfig cfg;
   size_t capacity, bytes = 0;
+  int device = 0;  // the GPU current at construction (the rank's, dist::select_gpu)
   struct Staged {
     void* ptr = nullptr;
     size_t bytes = 0;
@@ -170,6 +171,7 @@ GpuExtractor::GpuExtractor(std::shared_ptr<const Dataset> ds, ExtractConfig cfg,
   impl_->ds = std::move(ds);
   impl_->cfg = cfg;
   impl_->capacity = device_cache_bytes;
+  cuda_check(cudaGetDevice(&impl_->device), "cudaGetDevice");
 }
 
 GpuExtractor::~GpuExtractor() = default;
@@ -179,6 +181,9 @@ size_t GpuExtractor::staged_bytes() const { return impl_->bytes; }
 Tensor GpuExtractor::extract(const std::vector<SampleRef>& refs, const std::vector<AugmentParams>& aug) {
   check(refs.size() == aug.size(), "GpuExtractor::extract: refs and aug differ in length");
   std::lock_guard<std::mutex> lock(impl_->mu);
+  // The current device is per host thread: a loader worker would otherwise stage, allocate the
+  // batch and run the kernels on GPU 0 whichever GPU this rank trains on.
+  cuda_check(cudaSetDevice(impl_->device), "selecting the extractor's GPU");
   const int S = impl_->cfg.patch_px;
   const size_t n = refs.size();
   Tensor x = Tensor::empty({static_cast<int64_t>(n), S, S, 1}, DType::f32, Device::cuda);
