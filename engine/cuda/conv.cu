@@ -127,6 +127,9 @@ Plan plan_for(Dir dir, const Geom& g, int64_t nb) {
     if (it != g_plans.end()) return it->second;
   }
   const bool det = m.reduce == ReduceMode::deterministic;
+  // cudnnFind* allocates its own buffers with cudaMalloc, beside our caching allocator: hand the
+  // cached blocks back first, once per geometry, so that it does not fail for want of memory.
+  if (!det) cuda_release_cached_memory();
   Descs d(g, nb, requested_math());
   cudnnHandle_t h = cudnn_handle();
   Plan plan;
