@@ -27,10 +27,6 @@ SingleProcess& single_process() {
   return s;
 }
 
-// sum_shards switches to the slice-wise exchange from this vector size on (any threshold gives
-// the same bits; small vectors are cheaper in one collective).
-constexpr size_t kSliceBytes = 64 * 1024;
-
 static bool is_pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
 
 Shards Shards::make(int total, int rank, int ranks, Comm* comm, ReduceMode mode) {
@@ -96,7 +92,7 @@ void sum_shards(const Shards& sh, T* partials, int64_t len) {
       return;
     }
   }
-  if (R == 1 || static_cast<size_t>(len) * sizeof(T) < kSliceBytes) {
+  if (R == 1 || static_cast<size_t>(len) * sizeof(T) < kSliceExchangeBytes) {
     combine_shards(sh, partials, static_cast<size_t>(len) * sizeof(T), add_into<T>(len));
     return;
   }

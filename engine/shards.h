@@ -86,6 +86,9 @@ void combine_shards(const Shards& sh, void* items, size_t item_bytes, const Comb
 // sums use Comm::all_reduce_sum.
 template <class T>
 void sum_shards(const Shards& sh, T* partials, int64_t len);
+// From this vector size on, sums across ranks go slice-wise (any threshold gives the same bits;
+// small vectors are cheaper in one collective). Also the CUDA backend's combine_shards_device.
+constexpr size_t kSliceExchangeBytes = 64 * 1024;
 
 // Per-channel BatchNorm partial of one shard: count, mean and M2 = Σ(x-mean)², merged with
 // Chan et al.'s pairwise formula (stable where Σx² - n·mean² cancels).

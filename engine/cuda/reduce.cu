@@ -26,12 +26,28 @@ void combine_shards_device(const Shards& sh, float* partials, int64_t len) {
   check(sh.count > 0 && (sh.count & (sh.count - 1)) == 0, "local micro-shard count must be a power of two");
   tree(partials, len, sh.count);
   Comm& c = sh.communicator();
-  if (c.size() == 1) return;
+  const int R = c.size();
+  if (R == 1) return;
   const size_t bytes = sizeof(float) * static_cast<size_t>(len);
-  Scratch roots(bytes * c.size());
-  c.all_gather(partials, roots.get(), bytes, Device::cuda);
-  tree(roots.as<float>(), len, c.size());
-  CYTOCON_CUDA_CHECK(cudaMemcpyAsync(partials, roots.get(), bytes, cudaMemcpyDeviceToDevice, stream()));
+  if (bytes < kSliceExchangeBytes) {  // small: all-gather the R subtree roots, the same tree
+    Scratch roots(bytes * R);
+    c.all_gather(partials, roots.get(), bytes, Device::cuda);
+    tree(roots.as<float>(), len, R);
+    CYTOCON_CUDA_CHECK(cudaMemcpyAsync(partials, roots.get(), bytes, cudaMemcpyDeviceToDevice, stream()));
+    return;
+  }
+  // Large (weight gradients): as sum_shards on the host, slice by slice. Rank q receives the R
+  // roots' slice q (all-to-all), adds them along the same tree, and the sums are all-gathered:
+  // the same additions in the same order, all-reduce traffic instead of R-1 whole vectors.
+  const int64_t slice = (len + R - 1) / R;
+  const size_t slice_bytes = sizeof(float) * static_cast<size_t>(slice);
+  Scratch mine(slice_bytes * R), roots(slice_bytes * R);
+  CYTOCON_CUDA_CHECK(cudaMemsetAsync(mine.get(), 0, slice_bytes * R, stream()));
+  CYTOCON_CUDA_CHECK(cudaMemcpyAsync(mine.get(), partials, bytes, cudaMemcpyDeviceToDevice, stream()));
+  c.all_to_all(mine.get(), roots.get(), slice_bytes, Device::cuda);
+  tree(roots.as<float>(), slice, R);
+  c.all_gather(roots.get(), mine.get(), slice_bytes, Device::cuda);
+  CYTOCON_CUDA_CHECK(cudaMemcpyAsync(partials, mine.get(), bytes, cudaMemcpyDeviceToDevice, stream()));
 }
 
 }  // namespace cytocon::cuda

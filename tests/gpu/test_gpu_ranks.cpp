@@ -99,7 +99,9 @@ TEST(GpuRanks, TwoRanksGiveTheBitsOfOne) {
   CYTOCON_REQUIRE_GPU();
   const int64_t n = 8;
   const Tensor x = cpu_f32({n, 6, 5, 16}, 80, -1.0, 2.0), dy = cpu_f32({n, 6, 5, 16}, 81);
-  const Tensor feat = cpu_f32({n, 32}, 82), dfeat = cpu_f32({n, 24}, 83);
+  // dw_lin is 128 x 160 floats (80 KiB): across ranks it goes the slice-wise way (all-to-all,
+  // kSliceExchangeBytes); the BN sums and the conv weight gradient go the all-gather way.
+  const Tensor feat = cpu_f32({n, 160}, 82), dfeat = cpu_f32({n, 128}, 83);
   const Tensor img = cpu_f32({n, 21, 25, 1}, 84, 0.0, 1.0), dimg = cpu_f32({n, 5, 6, 16}, 85);
   const Tensor logits = cpu_f32({n, 7}, 86, -3.0, 3.0), labels = test::random_labels(n, 7, 87);
 
