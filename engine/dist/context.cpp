@@ -11,6 +11,8 @@
 #include <thread>
 
 #ifdef CYTOCON_HAVE_MPI
+#include <unistd.h>
+
 #include "engine/dist/mpi_comm.h"
 #endif
 #ifdef CYTOCON_HAVE_CUDA
@@ -98,6 +100,9 @@ bool all_arrive(MPI_Comm comm, double seconds) {
 }
 
 void on_signal(int sig) {
+  // A signal during an abort (the launcher's SIGTERM while this rank is still in abort_job): the
+  // message is out already, so end now; abort_job would only wait for an end that this is.
+  if (abort_in_progress()) _exit(128 + sig);
   const char* name = strsignal(sig);
   abort_job(std::string("received signal ") + std::to_string(sig) + " (" + (name ? name : "?") + ")");
 }
@@ -114,7 +119,10 @@ void install_failure_handlers() {
   sa.sa_flags = SA_RESETHAND;  // a second signal of the same kind takes the default action
   for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTERM, SIGINT, SIGHUP}) sigaction(s, &sa, nullptr);
   std::atexit([] {
-    if (!g_finalized) abort_job("process exited without finalising MPI (std::exit called on this rank)");
+    // exit() during an abort is MPI_Abort's own (MPICH ends it with exit(1)): let it finish. Calling
+    // abort_job again here would wait forever, and a single-rank job would never end.
+    if (!g_finalized && !abort_in_progress())
+      abort_job("process exited without finalising MPI (std::exit called on this rank)");
   });
 }
 #endif

@@ -11,9 +11,14 @@
 
 namespace cytocon::dist {
 
+namespace {
+std::atomic<bool> g_aborting{false};
+}
+
+bool abort_in_progress() { return g_aborting.load(); }
+
 [[noreturn]] void abort_job(const std::string& message) {
-  static std::atomic<bool> aborting{false};
-  if (aborting.exchange(true)) {
+  if (g_aborting.exchange(true)) {
     // Another thread is already ending the job: wait for MPI_Abort to take this process down.
     for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
   }
@@ -31,6 +36,9 @@ namespace cytocon::dist {
   // this rank's stderr pipe, and the message above is then lost (seen in CI on a loaded 2-core
   // machine). Half a second lets the launcher forward it first.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // MPICH's MPI_Abort tells the launcher and then calls exit(1), which runs the atexit check of
+  // context.cpp: abort_in_progress() lets that exit through (a single rank has no other process
+  // whose death would make the launcher kill this one).
   if (up) MPI_Abort(MPI_COMM_WORLD, 1);
   _exit(1);
 }

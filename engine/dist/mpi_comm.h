@@ -44,4 +44,8 @@ class MpiComm final : public Comm {
 // Safe to call from any thread; the first caller wins, later ones only wait for the end.
 [[noreturn]] void abort_job(const std::string& message);
 
+// True once abort_job has started: the process is ending, and exit() or a signal from now on is
+// part of that end, not a new failure to report.
+bool abort_in_progress();
+
 }  // namespace cytocon::dist
