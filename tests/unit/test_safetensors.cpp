@@ -2,6 +2,7 @@
 // int64 labels, and clear errors on damaged files.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -175,8 +176,9 @@ TEST(Safetensors, MutatedFilesNeverCrash) {
 }
 
 TEST(AtomicFile, ReplacesWholeFileAndLeavesNoTemporaries) {
-  const std::string dir = ::testing::TempDir() + "/cytocon_atomic_" + std::to_string(::getpid());
-  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  std::string tmpl = ::testing::TempDir() + "/cytocon_atomic_XXXXXX";  // fresh, even if a pid repeats
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr) << tmpl;
+  const std::string dir = tmpl;
   const std::string path = dir + "/f.bin";
   write_file_atomic(path, "first");
   write_file_atomic(path, "second, longer");

@@ -1,6 +1,7 @@
 // Figures: the PNGs decode to the expected size and show what they claim (curve colours, the
 // legend's colours, the confusion heat map's diagonal), and text actually draws pixels.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <string>
@@ -36,7 +37,10 @@ Png load(const std::string& path) {
   return p;
 }
 
-std::string tmp(const char* name) { return std::string(testing::TempDir()) + name; }
+// Per process: other build trees may run the same tests at the same time.
+std::string tmp(const char* name) {
+  return testing::TempDir() + "/cytocon_plot_" + std::to_string(::getpid()) + "_" + name;
+}
 
 }  // namespace
 

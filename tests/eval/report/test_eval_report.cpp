@@ -1,6 +1,7 @@
 // Cluster composition (Table 1), metrics.json round trip, predictions.csv quoting, and the
 // model × dataset table of --compare (Fig. 2).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -39,32 +40,36 @@ TEST(Report, MetricsJsonRoundTrip) {
   info.model = "supcon+linear";
   info.split = "unseen";
   info.names = {"hOc1", "hOc2"};
-  std::string dir = testing::TempDir();
-  write_metrics_json(dir + "/metrics.json", info, m);
-  RunSummary r = read_metrics_json(dir + "/metrics.json");
+  // Per process: other build trees may run the same tests at the same time.
+  std::string stem = testing::TempDir() + "/cytocon_report_" + std::to_string(::getpid()) + "_";
+  write_metrics_json(stem + "metrics.json", info, m);
+  RunSummary r = read_metrics_json(stem + "metrics.json");
   EXPECT_EQ(r.model, "supcon+linear");
   EXPECT_EQ(r.split, "unseen");
   EXPECT_EQ(r.n, 3);
   EXPECT_DOUBLE_EQ(r.top1, 2.0 / 3.0);
   EXPECT_DOUBLE_EQ(r.f1_weighted, m.f1_weighted);
-  std::string text = io::read_file(dir + "/metrics.json");
+  std::string text = io::read_file(stem + "metrics.json");
   EXPECT_NE(text.find("\"per_class\""), std::string::npos);
   EXPECT_NE(text.find("\"hOc2\""), std::string::npos);
-  io::write_file_atomic(dir + "/bad.json", "{\"model\": \"x\"}");
+  io::write_file_atomic(stem + "bad.json", "{\"model\": \"x\"}");
   try {
-    read_metrics_json(dir + "/bad.json");
+    read_metrics_json(stem + "bad.json");
     FAIL() << "expected an error";
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("bad.json: missing field 'split'"), std::string::npos) << e.what();
   }
+  std::remove((stem + "metrics.json").c_str());
+  std::remove((stem + "bad.json").c_str());
 }
 
 TEST(Report, PredictionsCsvQuotesNamesWithCommas) {
-  std::string path = testing::TempDir() + "/predictions.csv";
+  std::string path = testing::TempDir() + "/cytocon_predictions_" + std::to_string(::getpid()) + ".csv";
   write_predictions_csv(path, {{7, "B01", "s1", 1, {1, 0, 2}, 3}}, {"a", "area, 2", "c\"q"});
   EXPECT_EQ(io::read_file(path),
             "index,brain,section,true,pred,top3,cluster\n"
             "7,B01,s1,\"area, 2\",\"area, 2\",\"area, 2|a|c\"\"q\",3\n");
+  std::remove(path.c_str());
 }
 
 TEST(Report, CompareTableHasOneRowPerModel) {

@@ -4,6 +4,7 @@
 // (DESIGN.md, Interfaces), that --resume continues a finished run to a larger max_steps with the
 // same bits as a run never stopped, and that config errors from the command line name the key.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -21,14 +22,24 @@ namespace {
 const std::string kBin = CYTOCON_BIN_DIR;
 const std::string kSrc = CYTOCON_SOURCE_DIR;
 
+// Per process: ctest runs each test of this file as its own process, in parallel under -j, and
+// they must not share the log of the last command (nor the run directories).
+fs::path scratch() {
+  static const fs::path p = fs::temp_directory_path() / ("cytocon_smoke_" + std::to_string(::getpid()));
+  return p;
+}
+
+std::string log_path() { return (scratch() / "last.log").string(); }
+
 int run(const std::string& cmd) {
-  std::string full = cmd + " > " + (fs::temp_directory_path() / "cytocon_smoke_last.log").string() + " 2>&1";
+  fs::create_directories(scratch());
+  std::string full = cmd + " > " + log_path() + " 2>&1";
   int status = std::system(full.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 std::string last_output() {
-  std::ifstream f(fs::temp_directory_path() / "cytocon_smoke_last.log");
+  std::ifstream f(log_path());
   std::stringstream s;
   s << f.rdbuf();
   return s.str();
@@ -46,7 +57,7 @@ std::string read(const std::string& path) {
 TEST(Smoke, SynthTrainEval) {
   for (const char* prog : {"cytocon-synth", "cytocon-train", "cytocon-eval"})
     if (!fs::exists(kBin + "/" + prog)) GTEST_SKIP() << prog << " is not built";
-  fs::path root = fs::temp_directory_path() / "cytocon_smoke";
+  fs::path root = scratch() / "e2e";
   fs::remove_all(root);
   fs::create_directories(root);
   const std::string data = (root / "data").string();
@@ -98,6 +109,7 @@ TEST(Smoke, SynthTrainEval) {
     EXPECT_TRUE(fs::exists(out + "/predictions.csv"));
     EXPECT_TRUE(fs::exists(out + "/report.md"));
   }
+  if (!HasFailure()) fs::remove_all(scratch());  // kept for inspection when something failed
 }
 
 TEST(Smoke, ConfigErrorsNameTheKey) {
@@ -106,4 +118,5 @@ TEST(Smoke, ConfigErrorsNameTheKey) {
   EXPECT_NE(last_output().find("unknown key train.stag"), std::string::npos) << last_output();
   EXPECT_EQ(1, run(kBin + "/cytocon-train --config " + kSrc + "/configs/demo.toml --set data.dir=/x --set model.preset=huge"));
   EXPECT_NE(last_output().find("paper|tiny"), std::string::npos) << last_output();
+  if (!HasFailure()) fs::remove_all(scratch());
 }

@@ -2,6 +2,7 @@
 // batch): a run interrupted at step k (SIGTERM) and resumed equals a run never interrupted, bit
 // for bit; a NaN loss stops the run and keeps the last good checkpoint.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
@@ -75,8 +76,24 @@ TrainerEnv quiet_env() {
   return e;
 }
 
+// Run directories live under one folder per process (ctest runs each test as its own process, in
+// parallel under -j; other build trees may run the same tests at the same time). It is removed
+// after the process's tests, unless one failed.
+fs::path scratch() {
+  static const fs::path p = fs::temp_directory_path() / ("cytocon_test_trainer_" + std::to_string(::getpid()));
+  return p;
+}
+
+class RemoveScratch : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    if (!::testing::UnitTest::GetInstance()->Failed()) fs::remove_all(scratch());
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kRemoveScratch = ::testing::AddGlobalTestEnvironment(new RemoveScratch);
+
 std::string fresh_dir(const std::string& name) {
-  std::string d = (fs::temp_directory_path() / ("cytocon_test_trainer_" + name)).string();
+  std::string d = (scratch() / name).string();
   fs::remove_all(d);
   return d;
 }
