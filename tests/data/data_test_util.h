@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -13,6 +14,21 @@
 
 namespace cytocon::data::testing {
 
+// The directories temp_dir made in this process; removed after its tests, unless one failed.
+inline std::vector<std::string>& temp_dirs() {
+  static std::vector<std::string> dirs;
+  return dirs;
+}
+
+class RemoveTempDirs : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    if (::testing::UnitTest::GetInstance()->Failed()) return;  // kept for inspection
+    for (const std::string& d : temp_dirs()) std::filesystem::remove_all(d);
+  }
+};
+inline ::testing::Environment* const kRemoveTempDirs = ::testing::AddGlobalTestEnvironment(new RemoveTempDirs);
+
 inline std::string temp_dir(const std::string& tag) {
   std::string tmpl = (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : std::string("/tmp")) +
                      "/cytocon_" + tag + "_XXXXXX";
@@ -20,6 +36,7 @@ inline std::string temp_dir(const std::string& tag) {
   buf.push_back('\0');
   const char* d = mkdtemp(buf.data());
   EXPECT_NE(d, nullptr);
+  if (d) temp_dirs().push_back(d);
   return d ? std::string(d) : std::string();
 }
 
