@@ -119,10 +119,15 @@ void install_failure_handlers() {
   sa.sa_flags = SA_RESETHAND;  // a second signal of the same kind takes the default action
   for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTERM, SIGINT, SIGHUP}) sigaction(s, &sa, nullptr);
   std::atexit([] {
-    // exit() during an abort is MPI_Abort's own (MPICH ends it with exit(1)): let it finish. Calling
-    // abort_job again here would wait forever, and a single-rank job would never end.
-    if (!g_finalized && !abort_in_progress())
-      abort_job("process exited without finalising MPI (std::exit called on this rank)");
+    if (g_finalized) return;
+    if (abort_in_progress()) {
+      // MPI_Abort's own exit(1) (MPICH ends it so): end here with that status. abort_job would
+      // wait forever (a single-rank job would never end), and the static destructors still to
+      // run could race the threads still inside MPI.
+      std::fflush(nullptr);
+      _exit(1);
+    }
+    abort_job("process exited without finalising MPI (std::exit called on this rank)");
   });
 }
 #endif

@@ -37,7 +37,7 @@ bool abort_in_progress() { return g_aborting.load(); }
   // machine). Half a second lets the launcher forward it first.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   // MPICH's MPI_Abort tells the launcher and then calls exit(1), which runs the atexit check of
-  // context.cpp: abort_in_progress() lets that exit through (a single rank has no other process
+  // context.cpp: abort_in_progress() makes it end the process (a single rank has no other process
   // whose death would make the launcher kill this one).
   if (up) MPI_Abort(MPI_COMM_WORLD, 1);
   _exit(1);
