@@ -1,5 +1,7 @@
 #include "engine/dist/mpi_comm.h"
 
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,7 +15,23 @@ namespace cytocon::dist {
 
 namespace {
 std::atomic<bool> g_aborting{false};
+
+// Waits, at most `seconds`, until whoever reads this process's stderr pipe has taken all that was
+// written to it (FIONREAD on a pipe counts the bytes still in it, from either end). False when
+// stderr is not a pipe or the reader did not drain it in time.
+bool stderr_drained(double seconds) {
+  struct stat st;
+  if (fstat(STDERR_FILENO, &st) != 0 || !S_ISFIFO(st.st_mode)) return false;
+  auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  for (;;) {
+    int unread = 0;
+    if (ioctl(STDERR_FILENO, FIONREAD, &unread) != 0) return false;
+    if (unread == 0) return true;
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
+}  // namespace
 
 bool abort_in_progress() { return g_aborting.load(); }
 
@@ -32,10 +50,11 @@ bool abort_in_progress() { return g_aborting.load(); }
   gethostname(host, sizeof host - 1);
   std::fprintf(stderr, "cytocon: rank %d of %d (%s): error: %s\n", rank, size, host, message.c_str());
   std::fflush(stderr);
-  // MPI_Abort makes the launcher kill every process; MPICH's hydra may do so before it has read
-  // this rank's stderr pipe, and the message above is then lost (seen in CI on a loaded 2-core
-  // machine). Half a second lets the launcher forward it first.
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // On MPI_Abort, MPICH's mpiexec (hydra) kills its proxies and exits at once: output a proxy has
+  // not read from this rank's stderr pipe by then is lost (CI lost the message this way once).
+  // A proxy forwards what it reads before it handles the abort that follows, so wait until the
+  // pipe is empty; half a second of grace where stderr is something else or nobody drains it.
+  if (!stderr_drained(5.0)) std::this_thread::sleep_for(std::chrono::milliseconds(500));
   // MPICH's MPI_Abort tells the launcher and then calls exit(1), which runs the atexit check of
   // context.cpp: abort_in_progress() makes it end the process (a single rank has no other process
   // whose death would make the launcher kill this one).
