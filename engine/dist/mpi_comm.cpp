@@ -51,7 +51,7 @@ bool abort_in_progress() { return g_aborting.load(); }
   std::fprintf(stderr, "cytocon: rank %d of %d (%s): error: %s\n", rank, size, host, message.c_str());
   std::fflush(stderr);
   // On MPI_Abort, MPICH's mpiexec (hydra) kills its proxies and exits at once: output a proxy has
-  // not read from this rank's stderr pipe by then is lost (CI lost the message this way once).
+  // not read from this rank's stderr pipe by then is lost (how CI most likely lost it once).
   // A proxy forwards what it reads before it handles the abort that follows, so wait until the
   // pipe is empty; half a second of grace where stderr is something else or nobody drains it.
   if (!stderr_drained(5.0)) std::this_thread::sleep_for(std::chrono::milliseconds(500));
