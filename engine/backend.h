@@ -38,6 +38,20 @@ class Backend {
   virtual void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
                                    const Tensor& invstd, const Shards& sh, Tensor& dx, Tensor& dgamma,
                                    Tensor& dbeta) = 0;
+  // BatchNorm followed by ReLU, fused (docs/math.md "BatchNorm + ReLU"): y = max(0, BN(x)), a NaN
+  // passing through as in relu_forward; the BN output is never stored. The same arguments and
+  // results as the batch_norm_* above, and on the CPU the same bits as those followed by relu_*.
+  virtual void batch_norm_relu_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                                             const Shards& sh, Tensor& y, Tensor& mean, Tensor& invstd,
+                                             Tensor& var_unbiased) = 0;
+  virtual Tensor batch_norm_relu_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                               const Tensor& running_mean, const Tensor& running_var,
+                                               double eps) = 0;
+  // batch_norm_backward with dz = dy·[y > 0] in place of dy (y: the fused forward's output),
+  // masked on the fly: dx, dγ = Σ dz·x̂, dβ = Σ dz.
+  virtual void batch_norm_relu_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& gamma,
+                                        const Tensor& mean, const Tensor& invstd, const Shards& sh, Tensor& dx,
+                                        Tensor& dgamma, Tensor& dbeta) = 0;
   // running = (1−m)·running + m·batch, in place.
   virtual void update_running(Tensor& running, const Tensor& batch, double momentum) = 0;
 

@@ -24,6 +24,10 @@ struct BatchNormArgs {
 };
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                   Tensor& running_var, const BatchNormArgs& args, const Shards& sh);
+// relu(batch_norm(x, ...)) in one op (docs/math.md "BatchNorm + ReLU"): keeps only x and y for
+// backward, not the BN output; on the CPU the same bits as the two ops in sequence.
+Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                       Tensor& running_var, const BatchNormArgs& args, const Shards& sh);
 
 Tensor relu(const Tensor& x);
 Tensor max_pool2d(const Tensor& x);  // 2×2, stride 2, floor

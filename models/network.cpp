@@ -124,9 +124,8 @@ Tensor Encoder::forward(const Tensor& x, bool training, const Shards& sh) {
       const size_t p = 6 * b + 3 * c, q = 4 * b + 2 * c;
       const int stride = (b == 0 && c == 0) ? 4 : 1;
       a = ops::conv2d(a, params_[p].value, stride, sh);
-      a = ops::batch_norm(a, params_[p + 1].value, params_[p + 2].value, buffers_[q].value, buffers_[q + 1].value, bn,
-                          sh);
-      a = ops::relu(a);
+      a = ops::batch_norm_relu(a, params_[p + 1].value, params_[p + 2].value, buffers_[q].value,
+                               buffers_[q + 1].value, bn, sh);  // ReLU(BN(·)), fused
     }
     if (b + 1 < preset_.blocks) a = ops::max_pool2d(a);
   }
@@ -152,8 +151,7 @@ Tensor ProjectionHead::forward(const Tensor& h, bool training, const Shards& sh)
   bn.momentum = kBnMomentum;
   bn.eps = kBnEps;
   Tensor a = ops::linear(h, params_[0].value, Tensor(), sh);
-  a = ops::batch_norm(a, params_[1].value, params_[2].value, buffers_[0].value, buffers_[1].value, bn, sh);
-  a = ops::relu(a);
+  a = ops::batch_norm_relu(a, params_[1].value, params_[2].value, buffers_[0].value, buffers_[1].value, bn, sh);
   a = ops::linear(a, params_[3].value, params_[4].value, sh);
   return ops::l2_normalize(a);  // z = g(h)/‖g(h)‖₂
 }

@@ -153,6 +153,37 @@ class CpuBackend final : public Backend {
   void batch_norm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                 const Shards& sh, Tensor& y, Tensor& mean, Tensor& invstd,
                                 Tensor& var_unbiased) override {
+    bn_forward_train(x, gamma, beta, eps, sh, false, y, mean, invstd, var_unbiased);
+  }
+  void batch_norm_relu_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                                     const Shards& sh, Tensor& y, Tensor& mean, Tensor& invstd,
+                                     Tensor& var_unbiased) override {
+    bn_forward_train(x, gamma, beta, eps, sh, true, y, mean, invstd, var_unbiased);
+  }
+  Tensor batch_norm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                  const Tensor& running_mean, const Tensor& running_var, double eps) override {
+    return bn_forward_infer(x, gamma, beta, running_mean, running_var, eps, false);
+  }
+  Tensor batch_norm_relu_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                       const Tensor& running_mean, const Tensor& running_var, double eps) override {
+    return bn_forward_infer(x, gamma, beta, running_mean, running_var, eps, true);
+  }
+  void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                           const Tensor& invstd, const Shards& sh, Tensor& dx, Tensor& dgamma,
+                           Tensor& dbeta) override {
+    bn_backward(dy, Tensor(), x, gamma, mean, invstd, sh, dx, dgamma, dbeta);
+  }
+  void batch_norm_relu_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& gamma,
+                                const Tensor& mean, const Tensor& invstd, const Shards& sh, Tensor& dx,
+                                Tensor& dgamma, Tensor& dbeta) override {
+    need_shape(y, x.shape(), "batch_norm_relu backward", "y");
+    same_dtype(x, y, "batch_norm_relu backward", "y");
+    bn_backward(dy, y, x, gamma, mean, invstd, sh, dx, dgamma, dbeta);
+  }
+  // The BatchNorm kernels; `relu` / a defined `y` select the fused BN+ReLU variant.
+  static void bn_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                               const Shards& sh, bool relu, Tensor& y, Tensor& mean, Tensor& invstd,
+                               Tensor& var_unbiased) {
     const cpu::BnGeom g = bn_geom(x, "batch_norm");
     need_shape(gamma, {g.c}, "batch_norm", "gamma");
     need_shape(beta, {g.c}, "batch_norm", "beta");
@@ -182,11 +213,11 @@ class CpuBackend final : public Backend {
         var_unbiased.data<T>()[c] = mom[c].m2 / (count - T(1));  // unbiased: running statistics
         a[c] = gm[c] * is;
       }
-      cpu::batch_norm_apply<T>(g, x.data<T>(), mean.data<T>(), a.data(), beta.data<T>(), y.data<T>());
+      cpu::batch_norm_apply<T>(g, x.data<T>(), mean.data<T>(), a.data(), beta.data<T>(), relu, y.data<T>());
     });
   }
-  Tensor batch_norm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                  const Tensor& running_mean, const Tensor& running_var, double eps) override {
+  static Tensor bn_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                 const Tensor& running_mean, const Tensor& running_var, double eps, bool relu) {
     const cpu::BnGeom g = bn_geom(x, "batch_norm (inference)");
     need_shape(gamma, {g.c}, "batch_norm (inference)", "gamma");
     need_shape(beta, {g.c}, "batch_norm (inference)", "beta");
@@ -199,13 +230,13 @@ class CpuBackend final : public Backend {
       std::vector<T> a(g.c);
       for (int64_t c = 0; c < g.c; ++c)
         a[c] = gamma.data<T>()[c] / std::sqrt(running_var.data<T>()[c] + static_cast<T>(eps));
-      cpu::batch_norm_apply<T>(g, x.data<T>(), running_mean.data<T>(), a.data(), beta.data<T>(), y.data<T>());
+      cpu::batch_norm_apply<T>(g, x.data<T>(), running_mean.data<T>(), a.data(), beta.data<T>(), relu,
+                               y.data<T>());
     });
     return y;
   }
-  void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
-                           const Tensor& invstd, const Shards& sh, Tensor& dx, Tensor& dgamma,
-                           Tensor& dbeta) override {
+  static void bn_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                          const Tensor& invstd, const Shards& sh, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
     const cpu::BnGeom g = bn_geom(x, "batch_norm backward");
     need_shape(dy, x.shape(), "batch_norm backward", "dy");
     for (const Tensor* t : {&gamma, &mean, &invstd}) need_shape(*t, {g.c}, "batch_norm backward", "a [C] vector");
@@ -220,7 +251,8 @@ class CpuBackend final : public Backend {
       const T* is = invstd.data<T>();
       const T* gm = gamma.data<T>();
       std::vector<T> sums(static_cast<size_t>(sh.count * 2 * g.c));
-      cpu::batch_norm_backward_sums<T>(g, dy.data<T>(), x.data<T>(), mu, sh.count, sums.data());
+      const T* mask = y.defined() ? y.data<T>() : nullptr;  // dz = dy·[y > 0] (fused ReLU) or dy
+      cpu::batch_norm_backward_sums<T>(g, dy.data<T>(), mask, x.data<T>(), mu, sh.count, sums.data());
       sum_shards(sh, sums.data(), 2 * g.c);
       const T count = static_cast<T>(sh.global_n(g.n) * g.rows);  // N: values per channel, all ranks
       std::vector<T> a(g.c), b(g.c), k(g.c);
@@ -234,7 +266,8 @@ class CpuBackend final : public Backend {
         b[c] = -(a[c] * is[c] * sdyxh) / count;
         k[c] = -(a[c] * sdy) / count;
       }
-      cpu::batch_norm_backward_data<T>(g, dy.data<T>(), x.data<T>(), mu, a.data(), b.data(), k.data(), dx.data<T>());
+      cpu::batch_norm_backward_data<T>(g, dy.data<T>(), mask, x.data<T>(), mu, a.data(), b.data(), k.data(),
+                                       dx.data<T>());
     });
   }
   void update_running(Tensor& running, const Tensor& batch, double momentum) override {

@@ -35,6 +35,20 @@ class CudaBackend final : public Backend {
                            Tensor& dbeta) override {
     cuda::batch_norm_backward(dy, x, gamma, mean, invstd, sh, dx, dgamma, dbeta);
   }
+  void batch_norm_relu_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                                     const Shards& sh, Tensor& y, Tensor& mean, Tensor& invstd,
+                                     Tensor& var_unbiased) override {
+    cuda::batch_norm_relu_forward_train(x, gamma, beta, eps, sh, y, mean, invstd, var_unbiased);
+  }
+  Tensor batch_norm_relu_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                       const Tensor& running_mean, const Tensor& running_var, double eps) override {
+    return cuda::batch_norm_relu_forward_infer(x, gamma, beta, running_mean, running_var, eps);
+  }
+  void batch_norm_relu_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& gamma,
+                                const Tensor& mean, const Tensor& invstd, const Shards& sh, Tensor& dx,
+                                Tensor& dgamma, Tensor& dbeta) override {
+    cuda::batch_norm_relu_backward(dy, y, x, gamma, mean, invstd, sh, dx, dgamma, dbeta);
+  }
   void update_running(Tensor& running, const Tensor& batch, double momentum) override {
     cuda::update_running(running, batch, momentum);
   }

@@ -8,6 +8,9 @@
 // (y = (x−μ)·a + β, dx = a·dy + b·(x−μ) + k) are the CPU reference's (engine/shards.cpp,
 // engine/cpu/backend.cpp, engine/cpu/batch_norm.cpp) operation for operation, with explicitly
 // rounded intrinsics (__fadd_rn ...) so that no multiply-add is fused: the host's bits.
+// BatchNorm + ReLU (docs/math.md "BatchNorm + ReLU") is the same code with max(0, ·) in the output
+// pass and dz = dy·[y > 0] read on the fly in the backward sums and the dx pass (relu_kernel's
+// and relu_backward_kernel's expressions, elementwise.cu): the BN output is never stored.
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.h"
 #include "engine/cuda/reduce.cuh"
@@ -31,14 +34,16 @@ struct SquaredDeviation {  // (x − mean of its shard)²
     return d * d;
   }
 };
-struct BackwardTerms {  // columns [0,C): dy; [C,2C): dy·(x − μ)
+struct BackwardTerms {  // columns [0,C): dz; [C,2C): dz·(x − μ), dz = dy, or dy·[y > 0] when y is set
   const float* dy;
   const float* x;
   const float* mean;
   int c_count;
+  const float* y;  // the fused BN+ReLU output, or null
   __device__ float operator()(int, int64_t r, int col) const {
     const int c = col < c_count ? col : col - c_count;
-    const float g = dy[r * c_count + c];
+    const int64_t i = r * c_count + c;
+    const float g = (y == nullptr || y[i] > 0.f) ? dy[i] : 0.f;
     if (col < c_count) return g;
     return g * (x[r * c_count + c] - mean[c]);
   }
@@ -136,24 +141,38 @@ inline unsigned channel_blocks(int64_t total) {
   return static_cast<unsigned>(b < 1 ? 1 : (b > 16384 ? 16384 : b));
 }
 
-// y = (x − μ)·a + β per channel, rounded as the CPU's (no fused multiply-add)
+// The output of the fused op: max(0, v) with a NaN passing through (relu_kernel's expression).
+template <bool Relu> __device__ __forceinline__ float activate(float v) {
+  if (Relu) return (v > 0.f || v != v) ? v : 0.f;
+  return v;
+}
+// dz = dy·[y > 0] (relu_backward_kernel's expression) when Mask, else dy.
+template <bool Mask> __device__ __forceinline__ float masked(const float* dy, const float* y, int64_t t) {
+  if (Mask) return y[t] > 0.f ? dy[t] : 0.f;
+  return dy[t];
+}
+
+// y = (x − μ)·a + β per channel (then max(0, ·) when Relu), rounded as the CPU's (no fused multiply-add)
+template <bool Relu>
 __global__ void affine_kernel(const float* x, const float* mu, const float* a, const float* beta, float* y,
                               int64_t total, int c_count) {
   const int64_t start = blockIdx.x * int64_t(blockDim.x) + threadIdx.x, stride = int64_t(gridDim.x) * blockDim.x;
   if (stride % c_count == 0) {
     const int c = static_cast<int>(start % c_count);
     const float mc = mu[c], ac = a[c], bc = beta[c];
-    for (int64_t t = start; t < total; t += stride) y[t] = __fadd_rn(__fmul_rn(__fsub_rn(x[t], mc), ac), bc);
+    for (int64_t t = start; t < total; t += stride)
+      y[t] = activate<Relu>(__fadd_rn(__fmul_rn(__fsub_rn(x[t], mc), ac), bc));
   } else {
     for (int64_t t = start; t < total; t += stride) {
       const int c = static_cast<int>(t % c_count);
-      y[t] = __fadd_rn(__fmul_rn(__fsub_rn(x[t], mu[c]), a[c]), beta[c]);
+      y[t] = activate<Relu>(__fadd_rn(__fmul_rn(__fsub_rn(x[t], mu[c]), a[c]), beta[c]));
     }
   }
 }
-// dx = (a·dy + b·(x − μ)) + k per channel, rounded as the CPU's
-__global__ void backward_kernel(const float* dy, const float* x, const float* mu, const float* abk, float* dx,
-                                int64_t total, int c_count) {
+// dx = (a·dz + b·(x − μ)) + k per channel, rounded as the CPU's; dz = dy·[y > 0] when Mask, else dy
+template <bool Mask>
+__global__ void backward_kernel(const float* dy, const float* y, const float* x, const float* mu, const float* abk,
+                                float* dx, int64_t total, int c_count) {
   const float* a = abk;
   const float* b = abk + c_count;
   const float* k = abk + 2 * c_count;
@@ -162,11 +181,12 @@ __global__ void backward_kernel(const float* dy, const float* x, const float* mu
     const int c = static_cast<int>(start % c_count);
     const float ac = a[c], bc = b[c], kc = k[c], mc = mu[c];
     for (int64_t t = start; t < total; t += stride)
-      dx[t] = __fadd_rn(__fadd_rn(__fmul_rn(ac, dy[t]), __fmul_rn(bc, __fsub_rn(x[t], mc))), kc);
+      dx[t] = __fadd_rn(__fadd_rn(__fmul_rn(ac, masked<Mask>(dy, y, t)), __fmul_rn(bc, __fsub_rn(x[t], mc))), kc);
   } else {
     for (int64_t t = start; t < total; t += stride) {
       const int c = static_cast<int>(t % c_count);
-      dx[t] = __fadd_rn(__fadd_rn(__fmul_rn(a[c], dy[t]), __fmul_rn(b[c], __fsub_rn(x[t], mu[c]))), k[c]);
+      dx[t] = __fadd_rn(__fadd_rn(__fmul_rn(a[c], masked<Mask>(dy, y, t)), __fmul_rn(b[c], __fsub_rn(x[t], mu[c]))),
+                        k[c]);
     }
   }
 }
@@ -184,18 +204,23 @@ void check_channels(const Tensor& t, int64_t c, const char* op, const char* name
   check_f32(t, op, name);
   check_shape(t, {c}, (std::string("cuda ") + op + ": " + name).c_str());
 }
-void apply_affine(const Tensor& x, const float* mu, const float* a, const float* beta, Tensor& y, int64_t c) {
+void apply_affine(const Tensor& x, const float* mu, const float* a, const float* beta, bool relu, Tensor& y,
+                  int64_t c) {
   y = empty_f32(x.shape());
-  if (x.numel())
-    affine_kernel<<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(fp(x), mu, a, beta, fp(y), x.numel(), int(c));
+  if (x.numel()) {
+    if (relu)
+      affine_kernel<true><<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(fp(x), mu, a, beta, fp(y), x.numel(),
+                                                                               int(c));
+    else
+      affine_kernel<false><<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(fp(x), mu, a, beta, fp(y),
+                                                                                x.numel(), int(c));
+  }
   CYTOCON_CUDA_LAUNCHED();
 }
 
-}  // namespace
-
-void batch_norm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
-                              const Shards& sh, Tensor& y, Tensor& mean, Tensor& invstd, Tensor& var_unbiased) {
-  const char* op = "batch_norm_forward_train";
+void forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, const Shards& sh, bool relu,
+                   Tensor& y, Tensor& mean, Tensor& invstd, Tensor& var_unbiased) {
+  const char* op = relu ? "batch_norm_relu_forward_train" : "batch_norm_forward_train";
   check_f32(x, op, "x");
   const Layout L = layout_of(x, op);
   check_channels(gamma, L.c, op, "gamma");
@@ -224,12 +249,12 @@ void batch_norm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor
   forward_coefficients<<<blocks_for(C), kThreads, 0, stream()>>>(moments.as<Mom>(), fp(gamma), float(eps), fp(mean),
                                                                  fp(invstd), fp(var_unbiased), a.as<float>(), int(C));
   CYTOCON_CUDA_LAUNCHED();
-  apply_affine(x, fp(mean), a.as<float>(), fp(beta), y, C);
+  apply_affine(x, fp(mean), a.as<float>(), fp(beta), relu, y, C);
 }
 
-Tensor batch_norm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                const Tensor& running_mean, const Tensor& running_var, double eps) {
-  const char* op = "batch_norm_forward_infer";
+Tensor forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                     const Tensor& running_var, double eps, bool relu) {
+  const char* op = relu ? "batch_norm_relu_forward_infer" : "batch_norm_forward_infer";
   check_f32(x, op, "x");
   const Layout L = layout_of(x, op);
   check_channels(gamma, L.c, op, "gamma");
@@ -242,16 +267,25 @@ Tensor batch_norm_forward_infer(const Tensor& x, const Tensor& gamma, const Tens
                                                                int(C));
   CYTOCON_CUDA_LAUNCHED();
   Tensor y;
-  apply_affine(x, fp(running_mean), a.as<float>(), fp(beta), y, C);
+  apply_affine(x, fp(running_mean), a.as<float>(), fp(beta), relu, y, C);
   return y;
 }
 
-void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
-                         const Tensor& invstd, const Shards& sh, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
-  const char* op = "batch_norm_backward";
+// y: the fused op's output (mask [y > 0]) or an undefined Tensor (plain BatchNorm).
+void backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& gamma, const Tensor& mean,
+              const Tensor& invstd, const Shards& sh, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
+  const bool relu = y.defined();
+  const char* op = relu ? "batch_norm_relu_backward" : "batch_norm_backward";
   check_f32(x, op, "x");
   check_f32(dy, op, "dy");
-  check(dy.shape() == x.shape(), "cuda batch_norm_backward: dy " + shape_str(dy.shape()) + " vs x " + shape_str(x.shape()));
+  check(dy.shape() == x.shape(), std::string("cuda ") + op + ": dy " + shape_str(dy.shape()) + " vs x " +
+                                     shape_str(x.shape()));
+  if (relu) {
+    check_f32(y, op, "y");
+    check(y.shape() == x.shape(), std::string("cuda ") + op + ": y " + shape_str(y.shape()) + " vs x " +
+                                      shape_str(x.shape()));
+  }
+  const float* mask = relu ? fp(y) : nullptr;
   const Layout L = layout_of(x, op);
   check_channels(gamma, L.c, op, "gamma");
   check_channels(mean, L.c, op, "mean");
@@ -259,7 +293,7 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
   const int parts = sh.count;
   const int64_t rows = sh.shard_size(L.n) * L.rows_per_sample, C = L.c;
   Scratch sums(sizeof(float) * parts * 2 * C), abk(sizeof(float) * 3 * C);
-  shard_column_sums(BackwardTerms{fp(dy), fp(x), fp(mean), int(C)}, parts, rows, int(2 * C), sums.as<float>());
+  shard_column_sums(BackwardTerms{fp(dy), fp(x), fp(mean), int(C), mask}, parts, rows, int(2 * C), sums.as<float>());
   combine_shards_device(sh, sums.as<float>(), 2 * C);
   const float count = static_cast<float>(sh.global_n(L.n) * L.rows_per_sample);  // values per channel, all ranks
   dbeta = empty_f32({C});
@@ -268,10 +302,44 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
                                                                   fp(dgamma), fp(dbeta), abk.as<float>(), int(C));
   CYTOCON_CUDA_LAUNCHED();
   dx = empty_f32(x.shape());
-  if (x.numel())
-    backward_kernel<<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(fp(dy), fp(x), fp(mean), abk.as<float>(),
-                                                                         fp(dx), x.numel(), int(C));
+  if (x.numel()) {
+    if (relu)
+      backward_kernel<true><<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(
+          fp(dy), mask, fp(x), fp(mean), abk.as<float>(), fp(dx), x.numel(), int(C));
+    else
+      backward_kernel<false><<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(
+          fp(dy), nullptr, fp(x), fp(mean), abk.as<float>(), fp(dx), x.numel(), int(C));
+  }
   CYTOCON_CUDA_LAUNCHED();
+}
+
+}  // namespace
+
+void batch_norm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                              const Shards& sh, Tensor& y, Tensor& mean, Tensor& invstd, Tensor& var_unbiased) {
+  forward_train(x, gamma, beta, eps, sh, false, y, mean, invstd, var_unbiased);
+}
+void batch_norm_relu_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                                   const Shards& sh, Tensor& y, Tensor& mean, Tensor& invstd, Tensor& var_unbiased) {
+  forward_train(x, gamma, beta, eps, sh, true, y, mean, invstd, var_unbiased);
+}
+Tensor batch_norm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                const Tensor& running_mean, const Tensor& running_var, double eps) {
+  return forward_infer(x, gamma, beta, running_mean, running_var, eps, false);
+}
+Tensor batch_norm_relu_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                     const Tensor& running_mean, const Tensor& running_var, double eps) {
+  return forward_infer(x, gamma, beta, running_mean, running_var, eps, true);
+}
+void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                         const Tensor& invstd, const Shards& sh, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
+  backward(dy, Tensor(), x, gamma, mean, invstd, sh, dx, dgamma, dbeta);
+}
+void batch_norm_relu_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& gamma,
+                              const Tensor& mean, const Tensor& invstd, const Shards& sh, Tensor& dx, Tensor& dgamma,
+                              Tensor& dbeta) {
+  check(y.defined(), "cuda batch_norm_relu_backward: y (the forward output) is undefined");
+  backward(dy, y, x, gamma, mean, invstd, sh, dx, dgamma, dbeta);
 }
 
 }  // namespace cytocon::cuda

@@ -34,6 +34,14 @@ Tensor batch_norm_forward_infer(const Tensor& x, const Tensor& gamma, const Tens
                                 const Tensor& running_mean, const Tensor& running_var, double eps);
 void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
                          const Tensor& invstd, const Shards& sh, Tensor& dx, Tensor& dgamma, Tensor& dbeta);
+// BatchNorm + ReLU, fused (engine/backend.h)
+void batch_norm_relu_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                                   const Shards& sh, Tensor& y, Tensor& mean, Tensor& invstd, Tensor& var_unbiased);
+Tensor batch_norm_relu_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                     const Tensor& running_mean, const Tensor& running_var, double eps);
+void batch_norm_relu_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& gamma,
+                              const Tensor& mean, const Tensor& invstd, const Shards& sh, Tensor& dx, Tensor& dgamma,
+                              Tensor& dbeta);
 
 // linear.cu
 Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b);
