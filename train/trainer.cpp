@@ -110,8 +110,11 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
         "run directory " + t.out + " already holds checkpoints: continue it with --resume " + t.out +
             " or choose another train.out");
 
-  // Model and optimiser; a resumed run then overwrites both from its checkpoint.
-  auto net = build_network(cfg, num_classes);
+  // Model and optimiser; a resumed run then overwrites both from its checkpoint, which holds every
+  // tensor: train.init is not read again (the file may have moved since the run started).
+  Config built = cfg;
+  if (!from.empty()) built.train.init.clear();
+  auto net = build_network(built, num_classes);
   int64_t step = 0;
   double loss_at_resume = 0;
   io::TrainingState resumed;
