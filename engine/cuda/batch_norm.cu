@@ -45,7 +45,7 @@ struct BackwardTerms {  // columns [0,C): dz; [C,2C): dz·(x − μ), dz = dy, o
     const int64_t i = r * c_count + c;
     const float g = (y == nullptr || y[i] > 0.f) ? dy[i] : 0.f;
     if (col < c_count) return g;
-    return g * (x[r * c_count + c] - mean[c]);
+    return g * (x[i] - mean[c]);
   }
 };
 
