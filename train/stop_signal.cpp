@@ -23,6 +23,9 @@ void install_stop_handlers() {
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
+  // The handler only sets a flag: a read or write it interrupts (a loader thread reading a TIFF on
+  // a network file system, the progress line to a pipe) resumes instead of failing with EINTR.
+  sa.sa_flags = SA_RESTART;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 }
