@@ -24,28 +24,17 @@
 #include <thread>
 #include <vector>
 
+#include "common/scratch.h"
 #include "engine/io/safetensors.h"
 
 extern char** environ;
 namespace fs = std::filesystem;
+using cytocon::testing_util::scratch;
 
 namespace {
 
 const std::string kBin = CYTOCON_BIN_DIR;
 const std::string kSrc = CYTOCON_SOURCE_DIR;
-
-fs::path scratch() {
-  static const fs::path p = fs::temp_directory_path() / ("cytocon_train_exit_" + std::to_string(::getpid()));
-  return p;
-}
-
-class RemoveScratch : public ::testing::Environment {
- public:
-  void TearDown() override {
-    if (!::testing::UnitTest::GetInstance()->Failed()) fs::remove_all(scratch());
-  }
-};
-[[maybe_unused]] ::testing::Environment* const kRemoveScratch = ::testing::AddGlobalTestEnvironment(new RemoveScratch);
 
 std::string read(const std::string& path) {
   std::ifstream f(path);

@@ -9,111 +9,20 @@
 #include <cstring>
 #include <fstream>
 
+#include "common/scratch.h"
 #include "engine/io/checkpoint.h"
-#include "engine/io/safetensors.h"
-#include "engine/rng.h"
 #include "train/run_dir.h"
-#include "train/run_log.h"
 #include "train/stop_signal.h"
 #include "train/trainer.h"
+#include "train/trainer/trainer_fixture.h"
 
 using namespace cytocon;
 using namespace cytocon::train;
+using namespace cytocon::train::testing;
+using cytocon::testing_util::fresh_dir;
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr int kS = 561;  // the tiny preset's input size
-constexpr int kN = 4;    // global batch
-
-// Batches that are a pure function of (epoch, batch): smooth random images whose mean brightness
-// depends on the class, so the loss has something to learn. Optionally poisons one step with a
-// NaN pixel, or raises SIGTERM when a given step's batch is taken. 2 batches per epoch.
-class TinySource final : public BatchSource {
- public:
-  int64_t batches_per_epoch() const override { return 2; }
-  void start(int64_t epoch, int64_t batch) override { pos_ = epoch * batches_per_epoch() + batch; }
-  TrainBatch next() override {
-    int64_t step = pos_++;
-    if (step == signal_at) set_stop_requested(SIGTERM);  // arrives while step `step` trains
-    Rng rng(99, Purpose::test, static_cast<uint32_t>(step));
-    std::vector<float> x(static_cast<size_t>(kN) * kS * kS);
-    std::vector<int32_t> y(kN);
-    for (int n = 0; n < kN; ++n) {
-      y[n] = static_cast<int32_t>((step + n) % 2);
-      float base = y[n] ? 0.7f : 0.3f;
-      for (int i = 0; i < kS * kS; ++i)
-        x[static_cast<size_t>(n) * kS * kS + i] = base + 0.2f * (rng.uniform(static_cast<uint32_t>(n * kS * kS + i)) - 0.5f);
-    }
-    if (step == nan_at) x[12345] = std::nanf("");
-    return {Tensor::from_vector(x, {kN, kS, kS, 1}), Tensor::from_vector(y, {kN})};
-  }
-  int64_t signal_at = -1, nan_at = -1;
-
- private:
-  int64_t pos_ = 0;
-};
-
-Config tiny_config(const std::string& stage, const std::string& out) {
-  Config c;
-  c.model.preset = "tiny";
-  c.data.dir = "unused";
-  c.train.stage = stage;
-  c.train.epochs = 2;
-  c.train.batch_size = kN;
-  c.train.shards = 2;
-  c.train.checkpoint_every = 2;
-  c.train.keep_checkpoints = 2;
-  c.train.lr = 0.5;  // large enough that every step moves the weights visibly
-  c.train.out = out;
-  resolve(c);
-  return c;
-}
-
-TrainerEnv quiet_env() {
-  TrainerEnv e;
-  e.progress = nullptr;
-  return e;
-}
-
-// Run directories live under one folder per process (ctest runs each test as its own process, in
-// parallel under -j; other build trees may run the same tests at the same time). It is removed
-// after the process's tests, unless one failed.
-fs::path scratch() {
-  static const fs::path p = fs::temp_directory_path() / ("cytocon_test_trainer_" + std::to_string(::getpid()));
-  return p;
-}
-
-class RemoveScratch : public ::testing::Environment {
- public:
-  void TearDown() override {
-    if (!::testing::UnitTest::GetInstance()->Failed()) fs::remove_all(scratch());
-  }
-};
-[[maybe_unused]] ::testing::Environment* const kRemoveScratch = ::testing::AddGlobalTestEnvironment(new RemoveScratch);
-
-std::string fresh_dir(const std::string& name) {
-  std::string d = (scratch() / name).string();
-  fs::remove_all(d);
-  return d;
-}
-
-// Every tensor of two safetensors files has the same bytes.
-void expect_same_tensors(const std::string& a, const std::string& b) {
-  auto ta = io::read_safetensors(a), tb = io::read_safetensors(b);
-  ASSERT_EQ(ta.tensors.size(), tb.tensors.size());
-  for (const auto& t : ta.tensors) {
-    const Tensor& u = tb.get(t.name);
-    ASSERT_EQ(t.value.nbytes(), u.nbytes()) << t.name;
-    EXPECT_EQ(0, std::memcmp(t.value.raw(), u.raw(), t.value.nbytes())) << t.name << " differs";
-  }
-}
-
-std::vector<double> losses(const std::string& run) {
-  std::vector<double> out;
-  for (const auto& r : read_log(run + "/log.jsonl")) out.push_back(r.loss);
-  return out;
-}
 
 void check_resume_is_bit_identical(const std::string& stage) {
   const int64_t kill_at = 1;  // SIGTERM arrives during step 2 (0-based 1): checkpoint of step 2
@@ -142,8 +51,8 @@ void check_resume_is_bit_identical(const std::string& stage) {
   expect_same_tensors(whole + "/final.safetensors", cut + "/final.safetensors");
   // The checkpoints also hold the optimiser velocities: same bits too.
   expect_same_tensors(RunDir(whole).latest_checkpoint(), RunDir(cut).latest_checkpoint());
-  EXPECT_EQ(losses(whole), losses(cut));  // the log holds each step once, with the same loss
-  EXPECT_EQ(losses(whole).size(), 4u);
+  EXPECT_EQ(logged_losses(whole), logged_losses(cut));  // the log holds each step once, with the same loss
+  EXPECT_EQ(logged_losses(whole).size(), 4u);
   auto st = io::load_checkpoint(RunDir(cut).latest_checkpoint());
   EXPECT_EQ(st.step, 4);
   EXPECT_EQ(st.mode, "deterministic");

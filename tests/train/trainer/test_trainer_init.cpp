@@ -12,58 +12,23 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/scratch.h"
 #include "engine/io/safetensors.h"
-#include "engine/rng.h"
 #include "models/weights.h"
 #include "train/run_dir.h"
 #include "train/stages.h"
 #include "train/trainer.h"
+#include "train/trainer/trainer_fixture.h"
 
 using namespace cytocon;
 using namespace cytocon::train;
+using namespace cytocon::train::testing;
+using cytocon::testing_util::scratch;
 namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kS = 561;  // the tiny preset's input size
-constexpr int kN = 4;
 constexpr int kClasses = 2;
-
-// Batches that are a pure function of the step (as in test_trainer.cpp), 2 per epoch.
-class TinySource final : public BatchSource {
- public:
-  int64_t batches_per_epoch() const override { return 2; }
-  void start(int64_t epoch, int64_t batch) override { pos_ = epoch * batches_per_epoch() + batch; }
-  TrainBatch next() override {
-    int64_t step = pos_++;
-    Rng rng(99, Purpose::test, static_cast<uint32_t>(step));
-    std::vector<float> x(static_cast<size_t>(kN) * kS * kS);
-    std::vector<int32_t> y(kN);
-    for (int n = 0; n < kN; ++n) {
-      y[n] = static_cast<int32_t>((step + n) % 2);
-      for (int i = 0; i < kS * kS; ++i)
-        x[static_cast<size_t>(n) * kS * kS + i] =
-            (y[n] ? 0.7f : 0.3f) + 0.2f * (rng.uniform(static_cast<uint32_t>(n * kS * kS + i)) - 0.5f);
-    }
-    return {Tensor::from_vector(x, {kN, kS, kS, 1}), Tensor::from_vector(y, {kN})};
-  }
-
- private:
-  int64_t pos_ = 0;
-};
-
-fs::path scratch() {
-  static const fs::path p = fs::temp_directory_path() / ("cytocon_test_trainer_init_" + std::to_string(::getpid()));
-  return p;
-}
-
-class RemoveScratch : public ::testing::Environment {
- public:
-  void TearDown() override {
-    if (!::testing::UnitTest::GetInstance()->Failed()) fs::remove_all(scratch());
-  }
-};
-[[maybe_unused]] ::testing::Environment* const kRemoveScratch = ::testing::AddGlobalTestEnvironment(new RemoveScratch);
 
 Config ce_config(const std::string& out, const std::string& init) {
   Config c;
@@ -188,9 +153,7 @@ TEST(TrainerInit, CeRunTrainsFromTheImportedEncoder) {
   Config c = ce_config(run, init);
   c.train.lr = 1e-30;
   TinySource s;
-  TrainerEnv env;
-  env.progress = nullptr;
-  RunResult r = run_training(c, kClasses, s, env);
+  RunResult r = run_training(c, kClasses, s, quiet_env());
   ASSERT_EQ(r.status, RunStatus::finished) << r.message;
   ASSERT_EQ(r.step, 1);
   ASSERT_TRUE(std::isfinite(r.loss));
@@ -216,22 +179,20 @@ TEST(TrainerInit, ResumeTakesEverythingFromTheCheckpointNotFromTrainInit) {
   const std::string whole = (scratch() / "ce_whole").string(), cut = (scratch() / "ce_cut").string();
   fs::remove_all(whole);
   fs::remove_all(cut);
-  TrainerEnv env;
-  env.progress = nullptr;
   Config c = ce_config(whole, init);
   c.train.epochs = 2;  // 4 batches; 3 steps
   c.train.max_steps = 3;
   TinySource a;
-  ASSERT_EQ(run_training(c, kClasses, a, env).status, RunStatus::finished);
+  ASSERT_EQ(run_training(c, kClasses, a, quiet_env()).status, RunStatus::finished);
 
   c = ce_config(cut, init);
   c.train.epochs = 2;
   TinySource b;
-  ASSERT_EQ(run_training(c, kClasses, b, env).status, RunStatus::finished);  // 1 step
+  ASSERT_EQ(run_training(c, kClasses, b, quiet_env()).status, RunStatus::finished);  // 1 step
   fs::remove(init);
   c.train.max_steps = 3;
   TinySource d;
-  RunResult r = run_training(c, kClasses, d, env, cut);
+  RunResult r = run_training(c, kClasses, d, quiet_env(), cut);
   ASSERT_EQ(r.status, RunStatus::finished) << r.message;
   EXPECT_EQ(r.step, 3);
   auto ta = io::read_safetensors(whole + "/final.safetensors"), tb = io::read_safetensors(cut + "/final.safetensors");
