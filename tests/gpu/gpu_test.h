@@ -11,6 +11,9 @@
 #include "common/gradcheck.h"
 #include "engine/backend.h"
 #include "engine/tensor.h"
+#ifdef CYTOCON_HAVE_CUDA
+#include "engine/cuda/cuda.h"
+#endif
 
 #define CYTOCON_REQUIRE_GPU()                                                    \
   do {                                                                           \
@@ -23,6 +26,19 @@ inline Tensor cpu_f32(const Shape& s, uint64_t seed, double lo = -1.0, double hi
   return test::random_tensor(s, seed, DType::f32, lo, hi);
 }
 inline Tensor gpu(const Tensor& t) { return t.to(Device::cuda); }
+inline Backend& cpu() { return backend(Device::cpu); }
+inline Backend& cu() { return backend(Device::cuda); }
+
+// Kernel tests: skipped without a GPU; each starts in the default mode, deterministic float32.
+class KernelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CYTOCON_REQUIRE_GPU();
+#ifdef CYTOCON_HAVE_CUDA
+    set_cuda_mode(ReduceMode::deterministic, Precision::fp32);
+#endif
+  }
+};
 
 // Passes when max|a − b| ≤ atol + rtol·max|b| (b: the CPU reference). Scale-relative, because the
 // error of a float32 sum grows with the magnitude of the sum's terms, not with each output.

@@ -13,27 +13,13 @@
 
 #include "engine/shards.h"
 #include "gpu_test.h"
-#ifdef CYTOCON_HAVE_CUDA
-#include "engine/cuda/cuda.h"
-#endif
 
 using namespace cytocon;
 using namespace cytocon::gputest;
 
 namespace {
 
-Backend& cpu() { return backend(Device::cpu); }
-Backend& cu() { return backend(Device::cuda); }
-
-class GpuBatchNormRelu : public ::testing::Test {
- protected:
-  void SetUp() override {
-    CYTOCON_REQUIRE_GPU();
-#ifdef CYTOCON_HAVE_CUDA
-    set_cuda_mode(ReduceMode::deterministic, Precision::fp32);
-#endif
-  }
-};
+using GpuBatchNormRelu = KernelTest;
 
 void check_fused(const Shape& s, const Shards& sh) {
   const int64_t c = s.back();

@@ -12,27 +12,13 @@
 // The tests also check the determinism of the reductions: a second call gives the same bits.
 #include "engine/shards.h"
 #include "gpu_test.h"
-#ifdef CYTOCON_HAVE_CUDA
-#include "engine/cuda/cuda.h"
-#endif
 
 using namespace cytocon;
 using namespace cytocon::gputest;
 
 namespace {
 
-Backend& cpu() { return backend(Device::cpu); }
-Backend& cu() { return backend(Device::cuda); }
-
-class GpuOps : public ::testing::Test {
- protected:
-  void SetUp() override {
-    CYTOCON_REQUIRE_GPU();
-#ifdef CYTOCON_HAVE_CUDA
-    set_cuda_mode(ReduceMode::deterministic, Precision::fp32);
-#endif
-  }
-};
+using GpuOps = KernelTest;
 
 TEST_F(GpuOps, AddScaleRelu) {
   Tensor a = cpu_f32({3, 5, 7, 4}, 1), b = cpu_f32({3, 5, 7, 4}, 2);
