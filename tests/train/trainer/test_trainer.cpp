@@ -2,12 +2,10 @@
 // batch): a run interrupted at step k (SIGTERM) and resumed equals a run never interrupted, bit
 // for bit; a NaN loss stops the run and keeps the last good checkpoint.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <filesystem>
-#include <cstring>
-#include <fstream>
 
 #include "common/scratch.h"
 #include "engine/io/checkpoint.h"

@@ -5,7 +5,6 @@
 // must start from exactly its encoder.* tensors (layout converted), with the classifier from
 // train.seed, and ignore everything else in the file.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>

@@ -8,11 +8,9 @@
 // binary and runs the real trainer in a fresh process (no fork after OpenMP has started threads),
 // which dies by SIGKILL: no destructor, no flush, nothing of the trainer's clean exit runs.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 
