@@ -45,7 +45,9 @@ struct BackwardTerms {  // columns [0,C): dz; [C,2C): dz·(x − μ), dz = dy, o
     const int64_t i = r * c_count + c;
     const float g = (y == nullptr || y[i] > 0.f) ? dy[i] : 0.f;
     if (col < c_count) return g;
-    return g * (x[i] - mean[c]);
+    // Rounded products, never fused into the caller's sum: the same bits whether the compiler
+    // specialises the masked and unmasked paths or not (fused BN+ReLU = BN then ReLU, bit for bit).
+    return __fmul_rn(g, __fsub_rn(x[i], mean[c]));
   }
 };
 

@@ -1,0 +1,286 @@
+// The CUDA emulator's host side (docs/cuda-emulator.md): the subset of the CUDA runtime API that
+// the engine calls, on host memory, and the kernel scheduler.
+//
+// Scheduling. A launch runs its blocks one after the other. The first block runs every thread as a
+// fiber (ucontext): __syncthreads switches to the next thread of the block, so each thread
+// reaches the barrier before any passes it, as on the device. A kernel whose first block never
+// calls __syncthreads runs its other blocks as plain calls, thread after thread (fast); if one of
+// those then calls __syncthreads the emulator stops with a message naming the problem.
+//
+// Streams are synchronous (every call completes before it returns); there is one device.
+#include <ucontext.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "cuda_emu.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define CUEMU_ASAN 1
+#endif
+
+namespace cuemu {
+
+thread_local uint3 thread_idx, block_idx;
+thread_local dim3 block_dim, grid_dim;
+
+namespace {
+
+thread_local cudaError_t t_last_error = cudaSuccess;
+
+[[noreturn]] void die(const char* what) {
+  std::fprintf(stderr, "cuda emulator: %s\n", what);
+  std::abort();
+}
+
+// ---- fibers: one per emulated thread of the block being run ----
+constexpr size_t kFiberStack = size_t(256) << 10;  // generous: sanitizer builds use more stack
+
+struct Fiber {
+  ucontext_t ctx;
+  std::unique_ptr<char[]> stack{new char[kFiberStack]};
+  uint3 idx;
+  bool done = false;
+};
+
+struct BlockRun {
+  const std::function<void()>* body = nullptr;
+  std::vector<Fiber> fibers;
+  ucontext_t scheduler;
+  Fiber* current = nullptr;  // null: running plain (no fibers)
+  bool synced = false;       // some thread called __syncthreads in this launch
+  std::vector<unsigned char> dynamic_shared;
+  size_t dynamic_bytes = 0;
+#ifdef CUEMU_ASAN
+  void* fake_stack = nullptr;
+  const void* main_bottom = nullptr;
+  size_t main_size = 0;
+#endif
+};
+thread_local BlockRun t_run;
+
+void switch_to_fiber(Fiber& f) {
+#ifdef CUEMU_ASAN
+  __sanitizer_start_switch_fiber(&t_run.fake_stack, f.stack.get(), kFiberStack);
+#endif
+  t_run.current = &f;
+  thread_idx = f.idx;
+  if (swapcontext(&t_run.scheduler, &f.ctx) != 0) die("swapcontext failed");
+#ifdef CUEMU_ASAN
+  __sanitizer_finish_switch_fiber(t_run.fake_stack, nullptr, nullptr);
+#endif
+  t_run.current = nullptr;
+}
+
+// finished: the fiber never resumes (its fake stack, under ASan, can go).
+void back_to_scheduler([[maybe_unused]] bool finished) {
+  Fiber& f = *t_run.current;
+#ifdef CUEMU_ASAN
+  void* fake = nullptr;
+  __sanitizer_start_switch_fiber(finished ? nullptr : &fake, t_run.main_bottom, t_run.main_size);
+#endif
+  if (swapcontext(&f.ctx, &t_run.scheduler) != 0) die("swapcontext failed");
+#ifdef CUEMU_ASAN
+  __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#endif
+}
+
+void fiber_main() {
+#ifdef CUEMU_ASAN
+  __sanitizer_finish_switch_fiber(nullptr, &t_run.main_bottom, &t_run.main_size);
+#endif
+  (*t_run.body)();
+  t_run.current->done = true;
+  back_to_scheduler(true);
+}
+
+__attribute__((noinline)) void prepare(Fiber& f, uint3 idx) {
+  f.idx = idx;
+  f.done = false;
+  if (getcontext(&f.ctx) != 0) die("getcontext failed");
+  f.ctx.uc_stack.ss_sp = f.stack.get();
+  f.ctx.uc_stack.ss_size = kFiberStack;
+  f.ctx.uc_link = nullptr;
+  makecontext(&f.ctx, fiber_main, 0);
+}
+
+void run_block_fibers(unsigned threads) {
+  if (t_run.fibers.size() < threads) t_run.fibers.resize(threads);
+  unsigned i = 0;
+  for (unsigned z = 0; z < block_dim.z; ++z)
+    for (unsigned y = 0; y < block_dim.y; ++y)
+      for (unsigned x = 0; x < block_dim.x; ++x) prepare(t_run.fibers[i++], uint3{x, y, z});
+  // Rounds: each round runs every live thread up to its next barrier (or its end).
+  for (bool live = true; live;) {
+    live = false;
+    for (unsigned t = 0; t < threads; ++t) {
+      if (t_run.fibers[t].done) continue;
+      switch_to_fiber(t_run.fibers[t]);
+      live = live || !t_run.fibers[t].done;
+    }
+  }
+}
+
+void run_block_plain() {
+  for (unsigned z = 0; z < block_dim.z; ++z)
+    for (unsigned y = 0; y < block_dim.y; ++y)
+      for (unsigned x = 0; x < block_dim.x; ++x) {
+        thread_idx = uint3{x, y, z};
+        (*t_run.body)();
+      }
+}
+
+bool valid_configuration(dim3 g, dim3 b, size_t smem) {
+  // The limits of every GPU since compute capability 3.0 (docs/cuda.md: sm_37 and later).
+  const unsigned long long threads = 1ull * b.x * b.y * b.z;
+  return g.x >= 1 && g.y >= 1 && g.z >= 1 && g.x <= 2147483647u && g.y <= 65535 && g.z <= 65535 && b.x >= 1 &&
+         b.y >= 1 && b.z >= 1 && b.x <= 1024 && b.y <= 1024 && b.z <= 64 && threads <= 1024 && smem <= 48 * 1024;
+}
+
+}  // namespace
+
+void run_grid(const std::function<void()>& body, dim3 grid, dim3 block, size_t dynamic_smem) {
+  if (!valid_configuration(grid, block, dynamic_smem)) {
+    t_last_error = cudaErrorInvalidConfiguration;
+    return;
+  }
+  if (t_run.body) die("a kernel launched another kernel (dynamic parallelism is not emulated)");
+  t_run.body = &body;
+  t_run.synced = false;
+  t_run.dynamic_bytes = dynamic_smem;
+  if (t_run.dynamic_shared.size() < dynamic_smem) t_run.dynamic_shared.resize(dynamic_smem);
+  grid_dim = grid;
+  block_dim = block;
+  const unsigned threads = block.x * block.y * block.z;
+  bool first = true;
+  for (unsigned z = 0; z < grid.z; ++z)
+    for (unsigned y = 0; y < grid.y; ++y)
+      for (unsigned x = 0; x < grid.x; ++x) {
+        block_idx = uint3{x, y, z};
+        std::memset(t_run.dynamic_shared.data(), 0xFF, t_run.dynamic_bytes);  // undefined at block start
+        if (first || t_run.synced)
+          run_block_fibers(threads);
+        else
+          run_block_plain();
+        first = false;
+      }
+  t_run.body = nullptr;
+}
+
+void* dynamic_shared_base() {
+  if (!t_run.body) die("dynamic shared memory used outside a kernel");
+  return t_run.dynamic_shared.data();
+}
+
+void syncthreads() {
+  if (!t_run.current)
+    die("__syncthreads in a kernel whose first block never reached one (a barrier in divergent code?)");
+  t_run.synced = true;
+  back_to_scheduler(false);
+}
+
+}  // namespace cuemu
+
+// ---- the CUDA runtime API subset (same signatures as cuda_runtime_api.h) ----
+using cuemu::t_last_error;
+
+namespace {
+cudaError_t fail_with(cudaError_t e) {
+  t_last_error = e;
+  return e;
+}
+int g_stream_token;  // cudaStream_t handles point here (streams are synchronous)
+}  // namespace
+
+extern "C" {
+
+cudaError_t cudaGetDeviceCount(int* count) {
+  *count = 1;
+  return cudaSuccess;
+}
+cudaError_t cudaGetDevice(int* device) {
+  *device = 0;
+  return cudaSuccess;
+}
+cudaError_t cudaSetDevice(int device) { return device == 0 ? cudaSuccess : fail_with(cudaErrorInvalidDevice); }
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
+  if (device != 0) return fail_with(cudaErrorInvalidDevice);
+  std::memset(prop, 0, sizeof(*prop));
+  std::snprintf(prop->name, sizeof(prop->name), "cytocon CUDA emulator (CPU)");
+  prop->major = 9;
+  prop->minor = 0;
+  prop->totalGlobalMem = size_t(16) << 30;
+  prop->multiProcessorCount = 1;
+  prop->warpSize = 32;
+  prop->maxThreadsPerBlock = 1024;
+  return cudaSuccess;
+}
+cudaError_t cudaGetLastError() {
+  const cudaError_t e = t_last_error;
+  t_last_error = cudaSuccess;
+  return e;
+}
+cudaError_t cudaPeekAtLastError() { return t_last_error; }
+const char* cudaGetErrorName(cudaError_t e) {
+  switch (e) {
+    case cudaSuccess: return "cudaSuccess";
+    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
+    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
+    default: return "cudaError (emulated)";
+  }
+}
+const char* cudaGetErrorString(cudaError_t e) {
+  switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorInvalidDevice: return "invalid device ordinal";
+    default: return "emulated CUDA error";
+  }
+}
+
+cudaError_t cudaMalloc(void** p, size_t bytes) {
+  // 256-byte aligned like cudaMalloc; uninitialised bytes are filled with 0xFF (NaN as float) so a
+  // kernel that reads memory nobody wrote gives NaN, not a lucky zero.
+  const size_t rounded = (bytes + 255) / 256 * 256;
+  *p = rounded ? std::aligned_alloc(256, rounded) : nullptr;
+  if (rounded && !*p) return fail_with(cudaErrorMemoryAllocation);
+  if (*p) std::memset(*p, 0xFF, rounded);
+  return cudaSuccess;
+}
+cudaError_t cudaFree(void* p) {
+  std::free(p);
+  return cudaSuccess;
+}
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) {
+  if (bytes) std::memmove(dst, src, bytes);
+  return cudaSuccess;
+}
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t) {
+  return cudaMemcpy(dst, src, bytes, kind);
+}
+cudaError_t cudaMemset(void* p, int value, size_t bytes) {
+  if (bytes) std::memset(p, value, bytes);
+  return cudaSuccess;
+}
+cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t) { return cudaMemset(p, value, bytes); }
+cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total) {
+  *free_bytes = size_t(8) << 30;
+  *total = size_t(16) << 30;
+  return cudaSuccess;
+}
+cudaError_t cudaStreamCreate(cudaStream_t* s) {
+  *s = reinterpret_cast<cudaStream_t>(&g_stream_token);
+  return cudaSuccess;
+}
+cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+
+}  // extern "C"
