@@ -20,6 +20,7 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <functional>
@@ -58,6 +59,9 @@ void launch(const Body& body, dim3 grid, dim3 block, size_t dynamic_smem = 0, cu
 #define blockDim ::cuemu::block_dim
 #define gridDim ::cuemu::grid_dim
 inline void __syncthreads() { ::cuemu::syncthreads(); }
+// Device code's global min/max overloads (int and float arguments alike).
+using std::max;
+using std::min;
 
 // IEEE-rounded arithmetic intrinsics: exactly one rounding each, never fused. The emulated
 // kernels are compiled with FMA contraction ON (-ffp-contract=fast), as nvcc compiles device
