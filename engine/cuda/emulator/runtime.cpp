@@ -1,7 +1,8 @@
 // The CUDA emulator's host side (docs/cuda-emulator.md): the subset of the CUDA runtime API that
 // the engine calls, on host memory, and the kernel scheduler.
 //
-// Scheduling. A launch runs its blocks one after the other. The first block runs every thread as a
+// Scheduling. A launch runs its blocks one after the other (in ascending or, for race hunting,
+// descending order: CYTOCON_EMU_ORDER). The first block runs every thread as a
 // fiber (ucontext): __syncthreads switches to the next thread of the block, so each thread
 // reaches the barrier before any passes it, as on the device. A kernel whose first block never
 // calls __syncthreads runs its other blocks as plain calls, thread after thread (fast); if one of
@@ -108,30 +109,42 @@ __attribute__((noinline)) void prepare(Fiber& f, uint3 idx) {
   makecontext(&f.ctx, fiber_main, 0);
 }
 
+// The order in which blocks, and a block's threads between two barriers, run: ascending, or
+// with CYTOCON_EMU_ORDER=reverse descending. A kernel whose result depends on that order has a
+// race on the device (threads of a block or blocks of a grid run in no fixed order there); the
+// emu.reverse.* tests rerun the GPU tests that way.
+bool reverse_order() {
+  static const bool reverse = [] {
+    const char* v = std::getenv("CYTOCON_EMU_ORDER");
+    if (!v || !*v || std::strcmp(v, "forward") == 0) return false;
+    if (std::strcmp(v, "reverse") == 0) return true;
+    die("CYTOCON_EMU_ORDER must be forward or reverse");
+  }();
+  return reverse;
+}
+unsigned nth(unsigned k, unsigned count) { return reverse_order() ? count - 1 - k : k; }
+uint3 coords(unsigned i, dim3 d) { return uint3{i % d.x, (i / d.x) % d.y, i / (d.x * d.y)}; }
+
 void run_block_fibers(unsigned threads) {
   if (t_run.fibers.size() < threads) t_run.fibers.resize(threads);
-  unsigned i = 0;
-  for (unsigned z = 0; z < block_dim.z; ++z)
-    for (unsigned y = 0; y < block_dim.y; ++y)
-      for (unsigned x = 0; x < block_dim.x; ++x) prepare(t_run.fibers[i++], uint3{x, y, z});
+  for (unsigned i = 0; i < threads; ++i) prepare(t_run.fibers[i], coords(i, block_dim));
   // Rounds: each round runs every live thread up to its next barrier (or its end).
   for (bool live = true; live;) {
     live = false;
-    for (unsigned t = 0; t < threads; ++t) {
-      if (t_run.fibers[t].done) continue;
-      switch_to_fiber(t_run.fibers[t]);
-      live = live || !t_run.fibers[t].done;
+    for (unsigned k = 0; k < threads; ++k) {
+      Fiber& f = t_run.fibers[nth(k, threads)];
+      if (f.done) continue;
+      switch_to_fiber(f);
+      live = live || !f.done;
     }
   }
 }
 
-void run_block_plain() {
-  for (unsigned z = 0; z < block_dim.z; ++z)
-    for (unsigned y = 0; y < block_dim.y; ++y)
-      for (unsigned x = 0; x < block_dim.x; ++x) {
-        thread_idx = uint3{x, y, z};
-        (*t_run.body)();
-      }
+void run_block_plain(unsigned threads) {
+  for (unsigned k = 0; k < threads; ++k) {
+    thread_idx = coords(nth(k, threads), block_dim);
+    (*t_run.body)();
+  }
 }
 
 bool valid_configuration(dim3 g, dim3 b, size_t smem) {
@@ -156,18 +169,17 @@ void run_grid(const std::function<void()>& body, dim3 grid, dim3 block, size_t d
   grid_dim = grid;
   block_dim = block;
   const unsigned threads = block.x * block.y * block.z;
-  bool first = true;
-  for (unsigned z = 0; z < grid.z; ++z)
-    for (unsigned y = 0; y < grid.y; ++y)
-      for (unsigned x = 0; x < grid.x; ++x) {
-        block_idx = uint3{x, y, z};
-        std::memset(t_run.dynamic_shared.data(), 0xFF, t_run.dynamic_bytes);  // undefined at block start
-        if (first || t_run.synced)
-          run_block_fibers(threads);
-        else
-          run_block_plain();
-        first = false;
-      }
+  const unsigned long long blocks = 1ull * grid.x * grid.y * grid.z;
+  for (unsigned long long k = 0; k < blocks; ++k) {
+    const unsigned long long b = reverse_order() ? blocks - 1 - k : k;
+    block_idx = uint3{static_cast<unsigned>(b % grid.x), static_cast<unsigned>(b / grid.x % grid.y),
+                      static_cast<unsigned>(b / (1ull * grid.x * grid.y))};
+    std::memset(t_run.dynamic_shared.data(), 0xFF, t_run.dynamic_bytes);  // undefined at block start
+    if (k == 0 || t_run.synced)
+      run_block_fibers(threads);
+    else
+      run_block_plain(threads);
+  }
   t_run.body = nullptr;
 }
 
