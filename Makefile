@@ -1,5 +1,6 @@
 # Convenience wrapper around CMake. `make` builds, `make test` runs the suite, `make demo` runs the
-# CPU demo end to end, `make deps` installs Debian packages, `make bench` prints benchmark figures.
+# CPU demo end to end, `make deps` installs Debian packages, `make bench` prints benchmark figures,
+# `make test-emulated` runs the GPU tests on the CUDA emulator.
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
@@ -14,7 +15,7 @@ CUDA_FLAGS ?= -DCYTOCON_CUDA=off
 endif
 CTEST_FLAGS ?=
 
-.PHONY: all build configure test demo bench deps sanitize clean
+.PHONY: all build configure test test-emulated demo bench deps sanitize clean
 
 all: build
 
@@ -27,9 +28,23 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Passive OpenMP waits: ctest runs JOBS tests at once, each with its own thread team; spinning
-# waiters would fight over the cores.
+# waiters would fight over the cores. Without a GPU the gpu-labelled tests skip themselves in
+# $(BUILD), so `make test` then also runs them on the CUDA emulator (test-emulated).
+ifeq ($(HAVE_GPU),1)
 test: build
 	cd $(BUILD) && OMP_WAIT_POLICY=passive ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+else
+test: build
+	cd $(BUILD) && OMP_WAIT_POLICY=passive ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+	$(MAKE) test-emulated
+endif
+
+# The CUDA backend's own code compiled as C++ and run on the CPU (docs/cuda-emulator.md): every
+# gpu-labelled test, the emulator's tests and the races check (labels gpu, emu), in $(EMU_BUILD).
+EMU_BUILD ?= build-emu
+test-emulated:
+	$(MAKE) build BUILD=$(EMU_BUILD) CUDA_FLAGS=-DCYTOCON_CUDA=emulate
+	cd $(EMU_BUILD) && OMP_WAIT_POLICY=passive ctest --output-on-failure -j $(JOBS) -L "gpu|emu"
 
 demo: deps build
 	scripts/demo.sh $(BUILD)
