@@ -14,7 +14,8 @@
 // Fast mode: cudnnFind timing on the whole local batch, weight gradient in one call, NCCL sum.
 // Both modes: algorithms needing more than 1 GiB of workspace are skipped.
 // Precision: fp32 = FMA math (no tensor cores), tf32 = tensor-op math on float data,
-// bf16 = operands converted to bfloat16, float accumulation (compute type FLOAT), float results.
+// bf16 = operands converted to bfloat16, float accumulation (compute type FLOAT), results rounded
+// to bfloat16 by cuDNN and converted back to float storage.
 #include <cuda_bf16.h>
 
 #include <map>
