@@ -4,7 +4,8 @@
 //   - __syncthreads: every thread of a block has written before any reads after the barrier
 //     (a shared-memory tree reduction that is wrong without it), also in later blocks;
 //   - dynamic shared memory sized at launch, static __shared__ arrays;
-//   - a bad launch configuration is reported by cudaGetLastError and runs nothing.
+//   - a bad launch configuration is reported by cudaGetLastError and runs nothing;
+//   - (emulator only) shared memory starts every block as NaN bytes.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
@@ -67,6 +68,14 @@ __global__ void reverse_blocks(const int* in, int* out) {
   out[base + t] = buf[n - 1 - t];
 }
 
+// Writes what its shared array holds before any thread wrote it (undefined on a GPU).
+__global__ void read_fresh_shared(unsigned* out) {
+  __shared__ unsigned fresh[4];
+  if (threadIdx.x == 0) out[blockIdx.x] = fresh[blockIdx.x % 4];
+  __syncthreads();
+  fresh[threadIdx.x % 4] = 7;
+}
+
 class EmuRuntime : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -125,5 +134,16 @@ TEST_F(EmuRuntime, BadConfigurationIsReportedAndRunsNothing) {
   EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidConfiguration);
   EXPECT_EQ(out.host(), std::vector<int>(4, 0));
 }
+
+#ifdef CYTOCON_CUDA_EMULATOR
+// The emulator's own guarantee (docs/cuda-emulator.md): shared memory starts every block as 0xFF
+// bytes, so a kernel that reads before it writes sees NaN, never the previous block's values.
+TEST_F(EmuRuntime, EmulatorPoisonsSharedMemoryAtEveryBlockStart) {
+  DeviceBuffer<unsigned> out(3);
+  read_fresh_shared<<<3, 32>>>(out.p);
+  ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+  EXPECT_EQ(out.host(), std::vector<unsigned>(3, 0xFFFFFFFFu));
+}
+#endif
 
 }  // namespace

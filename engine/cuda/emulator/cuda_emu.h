@@ -1,7 +1,8 @@
 // The CUDA emulator's device side (docs/cuda-emulator.md): force-included (-include) before each
 // engine/cuda/*.cu file when it is compiled as plain C++ for the CPU. Kernels become host
 // functions that read threadIdx/blockIdx from per-OS-thread variables set by the scheduler
-// (runtime.cpp); `__shared__` variables become static (one block runs at a time per OS thread);
+// (runtime.cpp); `__shared__` arrays become static (one block runs at a time per OS thread) and
+// start each block filled with NaN bytes;
 // `__syncthreads` switches to the next emulated thread of the block; rewrite_launches.pl turns
 // `kernel<<<grid, block, smem, stream>>>(args);` into `::cuemu::launch([&] { kernel(args); }, grid, ...);`.
 //
@@ -25,8 +26,9 @@
 #include <cstddef>
 #include <functional>
 
+// rewrite_launches.pl rewrites every __shared__ declaration; one it missed fails to compile.
 #undef __shared__
-#define __shared__ static thread_local
+#define __shared__ __shared___not_rewritten_by_rewrite_launches_pl
 
 namespace cuemu {
 
@@ -40,6 +42,9 @@ extern thread_local dim3 block_dim, grid_dim;
 // cudaGetLastError returns, as a real launch does, and runs nothing.
 void run_grid(const std::function<void()>& body, dim3 grid, dim3 block, size_t dynamic_smem);
 void syncthreads();
+// Called where a kernel declares a static __shared__ array: fills it with 0xFF bytes when the
+// caller is the first thread of its block to run (the block's start), else does nothing.
+void poison_shared(void* array, size_t bytes);
 // The launch's dynamic shared memory (`extern __shared__ T name[]`), filled with NaN bytes.
 void* dynamic_shared_base();
 template <class T>

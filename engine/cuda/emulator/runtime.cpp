@@ -54,6 +54,7 @@ struct BlockRun {
   ucontext_t scheduler;
   Fiber* current = nullptr;  // null: running plain (no fibers)
   bool synced = false;       // some thread called __syncthreads in this launch
+  bool block_start = false;  // the block's first thread is running its first stretch
   std::vector<unsigned char> dynamic_shared;
   size_t dynamic_bytes = 0;
 #ifdef CUEMU_ASAN
@@ -135,6 +136,7 @@ void run_block_fibers(unsigned threads) {
       Fiber& f = t_run.fibers[nth(k, threads)];
       if (f.done) continue;
       switch_to_fiber(f);
+      t_run.block_start = false;
       live = live || !f.done;
     }
   }
@@ -144,6 +146,7 @@ void run_block_plain(unsigned threads) {
   for (unsigned k = 0; k < threads; ++k) {
     thread_idx = coords(nth(k, threads), block_dim);
     (*t_run.body)();
+    t_run.block_start = false;
   }
 }
 
@@ -175,12 +178,17 @@ void run_grid(const std::function<void()>& body, dim3 grid, dim3 block, size_t d
     block_idx = uint3{static_cast<unsigned>(b % grid.x), static_cast<unsigned>(b / grid.x % grid.y),
                       static_cast<unsigned>(b / (1ull * grid.x * grid.y))};
     std::memset(t_run.dynamic_shared.data(), 0xFF, t_run.dynamic_bytes);  // undefined at block start
+    t_run.block_start = true;
     if (k == 0 || t_run.synced)
       run_block_fibers(threads);
     else
       run_block_plain(threads);
   }
   t_run.body = nullptr;
+}
+
+void poison_shared(void* array, size_t bytes) {
+  if (t_run.block_start) std::memset(array, 0xFF, bytes);
 }
 
 void* dynamic_shared_base() {
