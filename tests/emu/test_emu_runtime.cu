@@ -68,14 +68,6 @@ __global__ void reverse_blocks(const int* in, int* out) {
   out[base + t] = buf[n - 1 - t];
 }
 
-// Writes what its shared array holds before any thread wrote it (undefined on a GPU).
-__global__ void read_fresh_shared(unsigned* out) {
-  __shared__ unsigned fresh[4];
-  if (threadIdx.x == 0) out[blockIdx.x] = fresh[blockIdx.x % 4];
-  __syncthreads();
-  fresh[threadIdx.x % 4] = 7;
-}
-
 class EmuRuntime : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -136,6 +128,14 @@ TEST_F(EmuRuntime, BadConfigurationIsReportedAndRunsNothing) {
 }
 
 #ifdef CYTOCON_CUDA_EMULATOR
+// Writes what its shared array holds before any thread wrote it (undefined on a GPU).
+__global__ void read_fresh_shared(unsigned* out) {
+  __shared__ unsigned fresh[4];
+  if (threadIdx.x == 0) out[blockIdx.x] = fresh[blockIdx.x % 4];
+  __syncthreads();
+  fresh[threadIdx.x % 4] = 7;
+}
+
 // The emulator's own guarantee (docs/cuda-emulator.md): shared memory starts every block as 0xFF
 // bytes, so a kernel that reads before it writes sees NaN, never the previous block's values.
 TEST_F(EmuRuntime, EmulatorPoisonsSharedMemoryAtEveryBlockStart) {
