@@ -177,7 +177,9 @@ void run_grid(const std::function<void()>& body, dim3 grid, dim3 block, size_t d
     const unsigned long long b = reverse_order() ? blocks - 1 - k : k;
     block_idx = uint3{static_cast<unsigned>(b % grid.x), static_cast<unsigned>(b / grid.x % grid.y),
                       static_cast<unsigned>(b / (1ull * grid.x * grid.y))};
-    std::memset(t_run.dynamic_shared.data(), 0xFF, t_run.dynamic_bytes);  // undefined at block start
+    // Undefined at block start. (Guarded: with no dynamic shared memory yet, data() is null, and
+    // memset(nullptr, _, 0) is undefined behaviour that UBSan stops at.)
+    if (t_run.dynamic_bytes) std::memset(t_run.dynamic_shared.data(), 0xFF, t_run.dynamic_bytes);
     t_run.block_start = true;
     if (k == 0 || t_run.synced)
       run_block_fibers(threads);
