@@ -34,8 +34,13 @@ namespace cuemu {
 
 // The emulated thread's coordinates (one set per OS thread: kernels may be launched from
 // several host threads, as the data loader's do).
-extern thread_local uint3 thread_idx, block_idx;
-extern thread_local dim3 block_dim, grid_dim;
+// The TLS model is global-dynamic (the linker relaxes it to direct %fs accesses anyway): with the
+// initial-exec model GCC picks in -fPIE code, UBSan's null check of `threadIdx.x` tests the flags
+// of an `add x@gottpoff(%rip), %reg` that ld rewrites into a flag-less `lea`, and then reports a
+// null pointer that is not (seen with GCC 12 and binutils 2.40 in test_emu_runtime.cu).
+#define CUEMU_TLS thread_local __attribute__((tls_model("global-dynamic")))
+extern CUEMU_TLS uint3 thread_idx, block_idx;
+extern CUEMU_TLS dim3 block_dim, grid_dim;
 
 // Runs body once per thread of the grid, blocks in order (x fastest), then the threads of a block
 // in order (x fastest) from barrier to barrier. A bad configuration sets the error that
