@@ -20,6 +20,7 @@
 #include "engine/cuda/emulator/cuda_emu.h"
 
 #if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define CUEMU_ASAN 1
 #endif
@@ -108,6 +109,17 @@ __attribute__((noinline)) void prepare(Fiber& f, uint3 idx) {
   f.ctx.uc_stack.ss_size = kFiberStack;
   f.ctx.uc_link = nullptr;
   makecontext(&f.ctx, fiber_main, 0);
+#ifdef CUEMU_ASAN
+  // ASan's swapcontext interceptor clears the shadow of the stack named in the target context's
+  // uc_stack on every switch, which would wipe the redzones of a suspended kernel's frame each
+  // time it resumes after __syncthreads (a local-array overflow after a barrier went unreported).
+  // uc_stack is only read by makecontext, so forget it; the switches are announced to ASan with
+  // __sanitizer_start/finish_switch_fiber instead, and the reused stack's stale shadow (frames of
+  // the previous block's fiber that never returned) is cleared here, once per fiber start.
+  f.ctx.uc_stack.ss_sp = nullptr;
+  f.ctx.uc_stack.ss_size = 0;
+  ASAN_UNPOISON_MEMORY_REGION(f.stack.get(), kFiberStack);
+#endif
 }
 
 // The order in which blocks, and a block's threads between two barriers, run: ascending, or
