@@ -12,9 +12,25 @@
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.h"
 
+#if defined(CYTOCON_CUDA_EMULATOR) && defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace cytocon {
 namespace cuda {
 namespace {
+
+// Under the CUDA emulator with AddressSanitizer (docs/cuda-emulator.md) device memory is host
+// memory: only the `usable` bytes a caller asked for are addressable, not the rounding up to
+// `capacity` nor a block waiting in the cache, so a kernel's access past a tensor's end or to a
+// freed tensor is reported (compute-sanitizer's memcheck needs the cache off for the same reason).
+// A no-op elsewhere.
+void mark_usable([[maybe_unused]] void* p, [[maybe_unused]] size_t usable, [[maybe_unused]] size_t capacity) {
+#if defined(CYTOCON_CUDA_EMULATOR) && defined(__SANITIZE_ADDRESS__)
+  ASAN_POISON_MEMORY_REGION(p, capacity);
+  ASAN_UNPOISON_MEMORY_REGION(p, usable);
+#endif
+}
 
 size_t rounded(size_t bytes) {
   constexpr size_t small = 512, large = size_t(2) << 20;
@@ -49,12 +65,14 @@ class CachingAllocator final : public Allocator {
     }
     in_use_ += r;
     if (in_use_ > peak_) peak_ = in_use_;
+    mark_usable(p, bytes, r);
     return p;
   }
   void deallocate(void* p, size_t bytes) override {
     if (!p) return;
     size_t r = rounded(bytes);
     std::lock_guard<std::mutex> lock(mu_);
+    mark_usable(p, 0, r);
     free_[r].push_back(p);
     in_use_ -= r;
     cached_ += r;

@@ -287,6 +287,10 @@ cudaError_t cudaMalloc(void** p, size_t bytes) {
   *p = rounded ? std::aligned_alloc(256, rounded) : nullptr;
   if (rounded && !*p) return fail_with(cudaErrorMemoryAllocation);
   if (*p) std::memset(*p, 0xFF, rounded);
+#ifdef CUEMU_ASAN
+  // The rounding is not the caller's: an access past `bytes` is out of bounds, as on a GPU.
+  if (*p) ASAN_POISON_MEMORY_REGION(static_cast<char*>(*p) + bytes, rounded - bytes);
+#endif
   return cudaSuccess;
 }
 cudaError_t cudaFree(void* p) {
