@@ -63,9 +63,10 @@ void check_bench(const std::string& mode, const std::string& precision) {
     const double step_s = std::atof(field(l, "step_s").c_str());
     EXPECT_TRUE(std::isfinite(rate) && rate > 0) << l;
     EXPECT_TRUE(step_s > 0) << l;
-    // Tiny preset, batch 2: the weights alone are ~1 MiB, the activations tens of MiB; under 1 GiB.
+    // Tiny preset, batch 2: weights ~1 MiB, activations tens of MiB (0.02 GiB on the emulator),
+    // plus one cuDNN workspace at a time, at most 1 GiB (engine/cuda/conv.cu): under 2 GiB.
     const double gib = std::atof(field(l, "peak_mem_gib").c_str());
-    EXPECT_TRUE(gib > 0 && gib < 1) << l;
+    EXPECT_TRUE(gib > 0 && gib < 2) << l;
   }
 }
 
