@@ -1,7 +1,7 @@
 // One dispatch point per op (as dlib's tensor_tools): the autograd layer (engine/ops.h) calls
 // backend(device).<kernel>(...). engine/cpu/ implements the reference; engine/cuda/ the GPU.
 // Kernels take and return whole tensors; element type f32 everywhere, f64 too on the CPU
-// (gradient checks). Layouts: activations NHWC, conv weights OHWI [Cout,k,k,Cin], linear [out,in].
+// (gradient checks), bf16 activations on the GPU in precision bf16 (conv, BatchNorm, max-pool). Layouts: activations NHWC, conv weights OHWI [Cout,k,k,Cin], linear [out,in].
 //
 // Reductions over samples go through `sh` (engine/shards.h): every parameter gradient and every
 // BN statistic a kernel returns is the GLOBAL value (all ranks), combined along the fixed tree.
@@ -19,6 +19,8 @@ class Backend {
   // ---- elementwise ----
   virtual Tensor add(const Tensor& a, const Tensor& b) = 0;     // a + b
   virtual Tensor scale(const Tensor& a, double s) = 0;          // s * a
+  // x in another storage type (the GPU's float32 <-> bfloat16 activations; any pair on the CPU).
+  virtual Tensor convert(const Tensor& x, DType dt) = 0;
 
   // ---- conv2d, valid, no bias: y[n,i,j,o] = Σ_{p,q,c} x[n, s·i+p, s·j+q, c] · w[o,p,q,c] ----
   virtual Tensor conv2d_forward(const Tensor& x, const Tensor& w, int stride) = 0;

@@ -34,6 +34,9 @@ Tensor max_pool2d(const Tensor& x);  // 2×2, stride 2, floor
 // y = x·wᵀ + b; b may be an undefined Tensor (no bias).
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, const Shards& sh);
 Tensor flatten(const Tensor& x);  // [N, ...] → [N, rest]
+// x in storage type dt (x itself when it already is); the gradient goes back in x's type. The
+// encoder's bfloat16 activations (GPU, precision bf16) become float32 for the heads this way.
+Tensor cast(const Tensor& x, DType dt);
 Tensor l2_normalize(const Tensor& x, double eps = 1e-12);
 // Supervised contrastive loss, eqs. 1–2 (DESIGN.md), over all N rows of z (the global batch).
 Tensor supcon_loss(const Tensor& z, const Tensor& labels, double tau);

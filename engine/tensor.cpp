@@ -13,6 +13,7 @@ size_t dtype_size(DType t) {
     case DType::u8: return 1;
     case DType::u16: return 2;
     case DType::i32: return 4;
+    case DType::bf16: return 2;
   }
   return 0;
 }
@@ -23,9 +24,24 @@ const char* dtype_name(DType t) {
     case DType::u8: return "uint8";
     case DType::u16: return "uint16";
     case DType::i32: return "int32";
+    case DType::bf16: return "bfloat16";
   }
   return "?";
 }
+uint16_t bf16_from_float(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fff;  // the canonical NaN, as the GPU's cvt.rn.bf16.f32
+  u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest, ties to even
+  return static_cast<uint16_t>(u >> 16);
+}
+float float_from_bf16(uint16_t b) {
+  const uint32_t u = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
 const char* device_name(Device d) { return d == Device::cpu ? "cpu" : "cuda"; }
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
@@ -118,6 +134,11 @@ Tensor Tensor::full(const Shape& shape, double value, DType dt) {
     case DType::u8: for (int64_t i = 0; i < n; ++i) t.data<uint8_t>()[i] = static_cast<uint8_t>(value); break;
     case DType::u16: for (int64_t i = 0; i < n; ++i) t.data<uint16_t>()[i] = static_cast<uint16_t>(value); break;
     case DType::i32: for (int64_t i = 0; i < n; ++i) t.data<int32_t>()[i] = static_cast<int32_t>(value); break;
+    case DType::bf16: {
+      uint16_t* p = static_cast<uint16_t*>(t.raw());
+      for (int64_t i = 0; i < n; ++i) p[i] = bf16_from_float(static_cast<float>(value));
+      break;
+    }
   }
   return t;
 }
@@ -177,6 +198,7 @@ Tensor Tensor::to(DType dt) const {
       case DType::u8: return data<uint8_t>()[i];
       case DType::u16: return data<uint16_t>()[i];
       case DType::i32: return data<int32_t>()[i];
+      case DType::bf16: return float_from_bf16(static_cast<const uint16_t*>(raw())[i]);
     }
     return 0;
   };
@@ -188,6 +210,7 @@ Tensor Tensor::to(DType dt) const {
       case DType::u8: t.data<uint8_t>()[i] = static_cast<uint8_t>(x); break;
       case DType::u16: t.data<uint16_t>()[i] = static_cast<uint16_t>(x); break;
       case DType::i32: t.data<int32_t>()[i] = static_cast<int32_t>(x); break;
+      case DType::bf16: static_cast<uint16_t*>(t.raw())[i] = bf16_from_float(static_cast<float>(x)); break;
     }
   }
   return t;

@@ -13,12 +13,17 @@
 
 namespace cytocon {
 
-enum class DType : uint8_t { f32, f64, u8, u16, i32 };
+// bf16: bfloat16 storage of activations on the GPU in precision "bf16" (docs/cuda.md).
+enum class DType : uint8_t { f32, f64, u8, u16, i32, bf16 };
 enum class Device : uint8_t { cpu, cuda };
 
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);
 const char* device_name(Device d);
+// bfloat16 <-> float32 on the host: the upper 16 bits of the float, rounded to nearest even
+// (as __float2bfloat16 on the device); every NaN becomes the canonical NaN 0x7fff, as there.
+uint16_t bf16_from_float(float f);
+float float_from_bf16(uint16_t b);
 template <class T> constexpr DType dtype_of();
 template <> constexpr DType dtype_of<float>() { return DType::f32; }
 template <> constexpr DType dtype_of<double>() { return DType::f64; }

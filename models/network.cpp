@@ -130,7 +130,7 @@ Tensor Encoder::forward(const Tensor& x, bool training, const Shards& sh) {
     if (b + 1 < preset_.blocks) a = ops::max_pool2d(a);
   }
   check(a.dim(1) == 1 && a.dim(2) == 1, "encoder: output is " + shape_str(a.shape()) + ", expected [N,1,1,C]");
-  return ops::flatten(a);  // [N,1,1,128] → h [N,128]
+  return ops::cast(ops::flatten(a), dtype_);  // [N,1,1,128] → h [N,128]; bf16 activations → float32
 }
 
 // ---- projection head g -----------------------------------------------------

@@ -90,6 +90,7 @@ class CpuBackend final : public Backend {
     });
     return c;
   }
+  Tensor convert(const Tensor& x, DType dt) override { return x.to(dt); }
   Tensor scale(const Tensor& a, double s) override {
     need(a, "scale", "a");
     Tensor c = Tensor::empty(a.shape(), a.dtype());

@@ -11,6 +11,7 @@ class CudaBackend final : public Backend {
   Device device() const override { return Device::cuda; }
   Tensor add(const Tensor& a, const Tensor& b) override { return cuda::add(a, b); }
   Tensor scale(const Tensor& a, double s) override { return cuda::scale(a, s); }
+  Tensor convert(const Tensor& x, DType dt) override { return cuda::convert(x, dt); }
   Tensor conv2d_forward(const Tensor& x, const Tensor& w, int stride) override {
     return cuda::conv2d_forward(x, w, stride);
   }

@@ -11,6 +11,8 @@
 // BatchNorm + ReLU (docs/math.md "BatchNorm + ReLU") is the same code with max(0, ·) in the output
 // pass and dz = dy·[y > 0] read on the fly in the backward sums and the dx pass (relu_kernel's
 // and relu_backward_kernel's expressions, elementwise.cu): the BN output is never stored.
+// Storage: x, y, dy, dx are float32 or, in precision bf16, bfloat16 (T); every sum, statistic and
+// coefficient is float32, and y, dx are the float results rounded to T (docs/cuda.md "bf16").
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.h"
 #include "engine/cuda/reduce.cuh"
@@ -20,34 +22,35 @@ namespace {
 
 using Mom = Moments<float>;
 
-struct Value {
-  const float* x;
+template <class T> struct Value {
+  const T* x;
   int c_count;
-  __device__ float operator()(int, int64_t r, int c) const { return x[r * c_count + c]; }
+  __device__ float operator()(int, int64_t r, int c) const { return ld(x[r * c_count + c]); }
 };
-struct SquaredDeviation {  // (x − mean of its shard)²
-  const float* x;
+template <class T> struct SquaredDeviation {  // (x − mean of its shard)²
+  const T* x;
   const float* shard_mean;  // [shards][C]
   int c_count;
   __device__ float operator()(int s, int64_t r, int c) const {
-    const float d = x[r * c_count + c] - shard_mean[s * c_count + c];
+    const float d = ld(x[r * c_count + c]) - shard_mean[s * c_count + c];
     return d * d;
   }
 };
-struct BackwardTerms {  // columns [0,C): dz; [C,2C): dz·(x − μ), dz = dy, or dy·[y > 0] when y is set
-  const float* dy;
-  const float* x;
+// columns [0,C): dz; [C,2C): dz·(x − μ), dz = dy, or dy·[y > 0] when y is set
+template <class T> struct BackwardTerms {
+  const T* dy;
+  const T* x;
   const float* mean;
   int c_count;
-  const float* y;  // the fused BN+ReLU output, or null
+  const T* y;  // the fused BN+ReLU output, or null
   __device__ float operator()(int, int64_t r, int col) const {
     const int c = col < c_count ? col : col - c_count;
     const int64_t i = r * c_count + c;
-    const float g = (y == nullptr || y[i] > 0.f) ? dy[i] : 0.f;
+    const float g = (y == nullptr || ld(y[i]) > 0.f) ? ld(dy[i]) : 0.f;
     if (col < c_count) return g;
     // Rounded products, never fused into the caller's sum: the same bits whether the compiler
     // specialises the masked and unmasked paths or not (fused BN+ReLU = BN then ReLU, bit for bit).
-    return __fmul_rn(g, __fsub_rn(x[i], mean[c]));
+    return __fmul_rn(g, __fsub_rn(ld(x[i]), mean[c]));
   }
 };
 
@@ -149,32 +152,32 @@ template <bool Relu> __device__ __forceinline__ float activate(float v) {
   return v;
 }
 // dz = dy·[y > 0] (relu_backward_kernel's expression) when Mask, else dy.
-template <bool Mask> __device__ __forceinline__ float masked(const float* dy, const float* y, int64_t t) {
-  if (Mask) return y[t] > 0.f ? dy[t] : 0.f;
-  return dy[t];
+template <bool Mask, class T> __device__ __forceinline__ float masked(const T* dy, const T* y, int64_t t) {
+  if (Mask) return ld(y[t]) > 0.f ? ld(dy[t]) : 0.f;
+  return ld(dy[t]);
 }
 
 // y = (x − μ)·a + β per channel (then max(0, ·) when Relu), rounded as the CPU's (no fused multiply-add)
-template <bool Relu>
-__global__ void affine_kernel(const float* x, const float* mu, const float* a, const float* beta, float* y,
-                              int64_t total, int c_count) {
+template <bool Relu, class T>
+__global__ void affine_kernel(const T* x, const float* mu, const float* a, const float* beta, T* y, int64_t total,
+                              int c_count) {
   const int64_t start = blockIdx.x * int64_t(blockDim.x) + threadIdx.x, stride = int64_t(gridDim.x) * blockDim.x;
   if (stride % c_count == 0) {
     const int c = static_cast<int>(start % c_count);
     const float mc = mu[c], ac = a[c], bc = beta[c];
     for (int64_t t = start; t < total; t += stride)
-      y[t] = activate<Relu>(__fadd_rn(__fmul_rn(__fsub_rn(x[t], mc), ac), bc));
+      y[t] = st<T>(activate<Relu>(__fadd_rn(__fmul_rn(__fsub_rn(ld(x[t]), mc), ac), bc)));
   } else {
     for (int64_t t = start; t < total; t += stride) {
       const int c = static_cast<int>(t % c_count);
-      y[t] = activate<Relu>(__fadd_rn(__fmul_rn(__fsub_rn(x[t], mu[c]), a[c]), beta[c]));
+      y[t] = st<T>(activate<Relu>(__fadd_rn(__fmul_rn(__fsub_rn(ld(x[t]), mu[c]), a[c]), beta[c])));
     }
   }
 }
 // dx = (a·dz + b·(x − μ)) + k per channel, rounded as the CPU's; dz = dy·[y > 0] when Mask, else dy
-template <bool Mask>
-__global__ void backward_kernel(const float* dy, const float* y, const float* x, const float* mu, const float* abk,
-                                float* dx, int64_t total, int c_count) {
+template <bool Mask, class T>
+__global__ void backward_kernel(const T* dy, const T* y, const T* x, const float* mu, const float* abk, T* dx,
+                                int64_t total, int c_count) {
   const float* a = abk;
   const float* b = abk + c_count;
   const float* k = abk + 2 * c_count;
@@ -183,12 +186,13 @@ __global__ void backward_kernel(const float* dy, const float* y, const float* x,
     const int c = static_cast<int>(start % c_count);
     const float ac = a[c], bc = b[c], kc = k[c], mc = mu[c];
     for (int64_t t = start; t < total; t += stride)
-      dx[t] = __fadd_rn(__fadd_rn(__fmul_rn(ac, masked<Mask>(dy, y, t)), __fmul_rn(bc, __fsub_rn(x[t], mc))), kc);
+      dx[t] = st<T>(
+          __fadd_rn(__fadd_rn(__fmul_rn(ac, masked<Mask>(dy, y, t)), __fmul_rn(bc, __fsub_rn(ld(x[t]), mc))), kc));
   } else {
     for (int64_t t = start; t < total; t += stride) {
       const int c = static_cast<int>(t % c_count);
-      dx[t] = __fadd_rn(__fadd_rn(__fmul_rn(a[c], masked<Mask>(dy, y, t)), __fmul_rn(b[c], __fsub_rn(x[t], mu[c]))),
-                        k[c]);
+      dx[t] = st<T>(__fadd_rn(
+          __fadd_rn(__fmul_rn(a[c], masked<Mask>(dy, y, t)), __fmul_rn(b[c], __fsub_rn(ld(x[t]), mu[c]))), k[c]));
     }
   }
 }
@@ -206,24 +210,25 @@ void check_channels(const Tensor& t, int64_t c, const char* op, const char* name
   check_f32(t, op, name);
   check_shape(t, {c}, (std::string("cuda ") + op + ": " + name).c_str());
 }
+template <class T>
 void apply_affine(const Tensor& x, const float* mu, const float* a, const float* beta, bool relu, Tensor& y,
                   int64_t c) {
-  y = empty_f32(x.shape());
+  y = Tensor::empty(x.shape(), x.dtype(), Device::cuda);
   if (x.numel()) {
     if (relu)
-      affine_kernel<true><<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(fp(x), mu, a, beta, fp(y), x.numel(),
-                                                                               int(c));
+      affine_kernel<true, T><<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(tp<T>(x), mu, a, beta, tp<T>(y),
+                                                                                  x.numel(), int(c));
     else
-      affine_kernel<false><<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(fp(x), mu, a, beta, fp(y),
-                                                                                x.numel(), int(c));
+      affine_kernel<false, T><<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(tp<T>(x), mu, a, beta, tp<T>(y),
+                                                                                   x.numel(), int(c));
   }
   CYTOCON_CUDA_LAUNCHED();
 }
 
+template <class T>
 void forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, const Shards& sh, bool relu,
                    Tensor& y, Tensor& mean, Tensor& invstd, Tensor& var_unbiased) {
   const char* op = relu ? "batch_norm_relu_forward_train" : "batch_norm_forward_train";
-  check_f32(x, op, "x");
   const Layout L = layout_of(x, op);
   check_channels(gamma, L.c, op, "gamma");
   check_channels(beta, L.c, op, "beta");
@@ -236,10 +241,10 @@ void forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, dou
   Scratch stats(sizeof(float) * 2 * parts * C), moments(sizeof(Mom) * parts * C);
   float* shard_mean = stats.as<float>();
   float* shard_m2 = shard_mean + parts * C;
-  shard_column_sums(Value{fp(x), int(C)}, parts, rows, int(C), shard_mean);
+  shard_column_sums(Value<T>{tp<T>(x), int(C)}, parts, rows, int(C), shard_mean);
   divide_kernel<<<blocks_for(parts * C), kThreads, 0, stream()>>>(shard_mean, float(rows), parts * C);
   CYTOCON_CUDA_LAUNCHED();
-  shard_column_sums(SquaredDeviation{fp(x), shard_mean, int(C)}, parts, rows, int(C), shard_m2);
+  shard_column_sums(SquaredDeviation<T>{tp<T>(x), shard_mean, int(C)}, parts, rows, int(C), shard_m2);
   pack_moments<<<blocks_for(parts * C), kThreads, 0, stream()>>>(shard_mean, shard_m2, float(rows),
                                                                  moments.as<Mom>(), parts * C);
   CYTOCON_CUDA_LAUNCHED();
@@ -251,13 +256,13 @@ void forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, dou
   forward_coefficients<<<blocks_for(C), kThreads, 0, stream()>>>(moments.as<Mom>(), fp(gamma), float(eps), fp(mean),
                                                                  fp(invstd), fp(var_unbiased), a.as<float>(), int(C));
   CYTOCON_CUDA_LAUNCHED();
-  apply_affine(x, fp(mean), a.as<float>(), fp(beta), relu, y, C);
+  apply_affine<T>(x, fp(mean), a.as<float>(), fp(beta), relu, y, C);
 }
 
+template <class T>
 Tensor forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                      const Tensor& running_var, double eps, bool relu) {
   const char* op = relu ? "batch_norm_relu_forward_infer" : "batch_norm_forward_infer";
-  check_f32(x, op, "x");
   const Layout L = layout_of(x, op);
   check_channels(gamma, L.c, op, "gamma");
   check_channels(beta, L.c, op, "beta");
@@ -269,25 +274,27 @@ Tensor forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta, c
                                                                int(C));
   CYTOCON_CUDA_LAUNCHED();
   Tensor y;
-  apply_affine(x, fp(running_mean), a.as<float>(), fp(beta), relu, y, C);
+  apply_affine<T>(x, fp(running_mean), a.as<float>(), fp(beta), relu, y, C);
   return y;
 }
 
 // y: the fused op's output (mask [y > 0]) or an undefined Tensor (plain BatchNorm).
+template <class T>
 void backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& gamma, const Tensor& mean,
               const Tensor& invstd, const Shards& sh, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
   const bool relu = y.defined();
   const char* op = relu ? "batch_norm_relu_backward" : "batch_norm_backward";
-  check_f32(x, op, "x");
-  check_f32(dy, op, "dy");
+  check_act(dy, op, "dy");
+  check_same_dtype(dy, x, op, "dy");
   check(dy.shape() == x.shape(), std::string("cuda ") + op + ": dy " + shape_str(dy.shape()) + " vs x " +
                                      shape_str(x.shape()));
   if (relu) {
-    check_f32(y, op, "y");
+    check_act(y, op, "y");
+    check_same_dtype(y, x, op, "y");
     check(y.shape() == x.shape(), std::string("cuda ") + op + ": y " + shape_str(y.shape()) + " vs x " +
                                       shape_str(x.shape()));
   }
-  const float* mask = relu ? fp(y) : nullptr;
+  const T* mask = relu ? tp<T>(y) : nullptr;
   const Layout L = layout_of(x, op);
   check_channels(gamma, L.c, op, "gamma");
   check_channels(mean, L.c, op, "mean");
@@ -295,7 +302,8 @@ void backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& 
   const int parts = sh.count;
   const int64_t rows = sh.shard_size(L.n) * L.rows_per_sample, C = L.c;
   Scratch sums(sizeof(float) * parts * 2 * C), abk(sizeof(float) * 3 * C);
-  shard_column_sums(BackwardTerms{fp(dy), fp(x), fp(mean), int(C), mask}, parts, rows, int(2 * C), sums.as<float>());
+  shard_column_sums(BackwardTerms<T>{tp<T>(dy), tp<T>(x), fp(mean), int(C), mask}, parts, rows, int(2 * C),
+                    sums.as<float>());
   combine_shards_device(sh, sums.as<float>(), 2 * C);
   const float count = static_cast<float>(sh.global_n(L.n) * L.rows_per_sample);  // values per channel, all ranks
   dbeta = empty_f32({C});
@@ -303,14 +311,14 @@ void backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& 
   backward_coefficients<<<blocks_for(C), kThreads, 0, stream()>>>(sums.as<float>(), fp(gamma), fp(invstd), count,
                                                                   fp(dgamma), fp(dbeta), abk.as<float>(), int(C));
   CYTOCON_CUDA_LAUNCHED();
-  dx = empty_f32(x.shape());
+  dx = Tensor::empty(x.shape(), x.dtype(), Device::cuda);
   if (x.numel()) {
     if (relu)
-      backward_kernel<true><<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(
-          fp(dy), mask, fp(x), fp(mean), abk.as<float>(), fp(dx), x.numel(), int(C));
+      backward_kernel<true, T><<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(
+          tp<T>(dy), mask, tp<T>(x), fp(mean), abk.as<float>(), tp<T>(dx), x.numel(), int(C));
     else
-      backward_kernel<false><<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(
-          fp(dy), nullptr, fp(x), fp(mean), abk.as<float>(), fp(dx), x.numel(), int(C));
+      backward_kernel<false, T><<<channel_blocks(x.numel()), kThreads, 0, stream()>>>(
+          tp<T>(dy), nullptr, tp<T>(x), fp(mean), abk.as<float>(), tp<T>(dx), x.numel(), int(C));
   }
   CYTOCON_CUDA_LAUNCHED();
 }
@@ -319,29 +327,39 @@ void backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& 
 
 void batch_norm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                               const Shards& sh, Tensor& y, Tensor& mean, Tensor& invstd, Tensor& var_unbiased) {
-  forward_train(x, gamma, beta, eps, sh, false, y, mean, invstd, var_unbiased);
+  by_storage(x, "batch_norm_forward_train", "x", [&](auto t) {
+    forward_train<decltype(t)>(x, gamma, beta, eps, sh, false, y, mean, invstd, var_unbiased);
+  });
 }
 void batch_norm_relu_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                    const Shards& sh, Tensor& y, Tensor& mean, Tensor& invstd, Tensor& var_unbiased) {
-  forward_train(x, gamma, beta, eps, sh, true, y, mean, invstd, var_unbiased);
+  by_storage(x, "batch_norm_relu_forward_train", "x", [&](auto t) {
+    forward_train<decltype(t)>(x, gamma, beta, eps, sh, true, y, mean, invstd, var_unbiased);
+  });
 }
 Tensor batch_norm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                 const Tensor& running_mean, const Tensor& running_var, double eps) {
-  return forward_infer(x, gamma, beta, running_mean, running_var, eps, false);
+  return by_storage(x, "batch_norm_forward_infer", "x", [&](auto t) {
+    return forward_infer<decltype(t)>(x, gamma, beta, running_mean, running_var, eps, false);
+  });
 }
 Tensor batch_norm_relu_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                      const Tensor& running_mean, const Tensor& running_var, double eps) {
-  return forward_infer(x, gamma, beta, running_mean, running_var, eps, true);
+  return by_storage(x, "batch_norm_relu_forward_infer", "x", [&](auto t) {
+    return forward_infer<decltype(t)>(x, gamma, beta, running_mean, running_var, eps, true);
+  });
 }
 void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
                          const Tensor& invstd, const Shards& sh, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
-  backward(dy, Tensor(), x, gamma, mean, invstd, sh, dx, dgamma, dbeta);
+  by_storage(x, "batch_norm_backward", "x",
+             [&](auto t) { backward<decltype(t)>(dy, Tensor(), x, gamma, mean, invstd, sh, dx, dgamma, dbeta); });
 }
 void batch_norm_relu_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& gamma,
                               const Tensor& mean, const Tensor& invstd, const Shards& sh, Tensor& dx, Tensor& dgamma,
                               Tensor& dbeta) {
   check(y.defined(), "cuda batch_norm_relu_backward: y (the forward output) is undefined");
-  backward(dy, y, x, gamma, mean, invstd, sh, dx, dgamma, dbeta);
+  by_storage(x, "batch_norm_relu_backward", "x",
+             [&](auto t) { backward<decltype(t)>(dy, y, x, gamma, mean, invstd, sh, dx, dgamma, dbeta); });
 }
 
 }  // namespace cytocon::cuda

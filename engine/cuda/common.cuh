@@ -1,6 +1,7 @@
 // Shared plumbing of the CUDA kernels: error checks, the process stream and cuDNN handle,
 // scratch buffers from the caching allocator, launch geometry, and argument checks.
 #pragma once
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
@@ -62,6 +63,28 @@ void check_f32(const Tensor& t, const char* op, const char* name);
 void check_i32(const Tensor& t, const char* op, const char* name);
 Tensor empty_f32(const Shape& s);
 Tensor zeros_f32(const Shape& s);
+// Activation storage (docs/cuda.md "bf16"): float32, or bfloat16 in precision bf16. Kernels
+// templated on the storage type T load into float, compute in float and store rounded to nearest
+// even (__float2bfloat16); parameters, statistics and gradients of parameters stay float32.
+using bf16 = __nv_bfloat16;
+__host__ __device__ inline float ld(float v) { return v; }
+__host__ __device__ inline float ld(bf16 v) { return __bfloat162float(v); }
+template <class T> __host__ __device__ inline T st(float v);
+template <> __host__ __device__ inline float st<float>(float v) { return v; }
+template <> __host__ __device__ inline bf16 st<bf16>(float v) { return __float2bfloat16(v); }
+DType activation_dtype();  // bf16 in precision bf16, else f32
+// Checks t is a float32 or bfloat16 tensor on the GPU; bfloat16 only in precision bf16.
+void check_act(const Tensor& t, const char* op, const char* name);
+void check_same_dtype(const Tensor& t, const Tensor& ref, const char* op, const char* name);
+// Calls f(float{}) or f(bf16{}) by t's storage type (after check_act).
+template <class F>
+decltype(auto) by_storage(const Tensor& t, const char* op, const char* name, F&& f) {
+  check_act(t, op, name);
+  if (t.dtype() == DType::bf16) return f(bf16{});
+  return f(float{});
+}
+template <class T> T* tp(Tensor& t) { return static_cast<T*>(t.raw()); }
+template <class T> const T* tp(const Tensor& t) { return static_cast<const T*>(t.raw()); }
 inline float* fp(Tensor& t) { return static_cast<float*>(t.raw()); }
 inline const float* fp(const Tensor& t) { return static_cast<const float*>(t.raw()); }
 inline const int32_t* ip(const Tensor& t) { return static_cast<const int32_t*>(t.raw()); }
@@ -71,3 +94,11 @@ inline const int32_t* ip(const Tensor& t) { return static_cast<const int32_t*>(t
 // Grid-stride loop over [0, n).
 #define CYTOCON_GRID_LOOP(i, n) \
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
+
+namespace cytocon::cuda {
+// b = a converted between storage types (float -> bf16 rounds to nearest even; bf16 -> float is exact).
+template <class From, class To>
+__global__ void convert_kernel(const From* a, To* b, int64_t n) {
+  CYTOCON_GRID_LOOP(i, n) b[i] = st<To>(ld(a[i]));
+}
+}  // namespace cytocon::cuda

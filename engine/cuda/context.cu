@@ -134,6 +134,20 @@ void check_i32(const Tensor& t, const char* op, const char* name) {
   check(t.dtype() == DType::i32,
         std::string("cuda ") + op + ": " + name + " is " + dtype_name(t.dtype()) + ", expected int32");
 }
+DType activation_dtype() { return cuda_mode().precision == Precision::bf16 ? DType::bf16 : DType::f32; }
+void check_act(const Tensor& t, const char* op, const char* name) {
+  check(t.defined(), std::string("cuda ") + op + ": " + name + " is undefined");
+  check(t.device() == Device::cuda,
+        std::string("cuda ") + op + ": " + name + " is on the " + device_name(t.device()) + ", expected cuda");
+  check(t.dtype() == DType::f32 || (t.dtype() == DType::bf16 && cuda_mode().precision == Precision::bf16),
+        std::string("cuda ") + op + ": " + name + " is " + dtype_name(t.dtype()) +
+            ", expected float32 (or bfloat16 activations in precision bf16, which is " +
+            precision_name(cuda_mode().precision) + " now)");
+}
+void check_same_dtype(const Tensor& t, const Tensor& ref, const char* op, const char* name) {
+  check(t.dtype() == ref.dtype(), std::string("cuda ") + op + ": " + name + " is " + dtype_name(t.dtype()) +
+                                      ", expected " + dtype_name(ref.dtype()) + " like the activation");
+}
 Tensor empty_f32(const Shape& s) { return Tensor::empty(s, DType::f32, Device::cuda); }
 Tensor zeros_f32(const Shape& s) { return Tensor::zeros(s, DType::f32, Device::cuda); }
 

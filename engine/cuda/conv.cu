@@ -14,8 +14,9 @@
 // Fast mode: cudnnFind timing on the whole local batch, weight gradient in one call, NCCL sum.
 // Both modes: algorithms needing more than 1 GiB of workspace are skipped.
 // Precision: fp32 = FMA math (no tensor cores), tf32 = tensor-op math on float data,
-// bf16 = operands converted to bfloat16, float accumulation (compute type FLOAT), results rounded
-// to bfloat16 by cuDNN and converted back to float storage.
+// bf16 = bfloat16 operands, float accumulation (compute type FLOAT), results rounded to bfloat16:
+// activations (y, dx) are bfloat16 tensors read and written by cuDNN directly, float32 weights
+// are converted per call, and the weight gradient is rounded to bfloat16 then widened to float.
 #include <cuda_bf16.h>
 
 #include <map>
@@ -186,48 +187,42 @@ Plan plan_for(Dir dir, const Geom& g, int64_t nb) {
   return plan;
 }
 
-// ---- bf16 operands: converted copies (float storage stays the engine's) ----
-__global__ void to_bf16(const float* a, __nv_bfloat16* b, int64_t n) {
-  CYTOCON_GRID_LOOP(i, n) b[i] = __float2bfloat16(a[i]);
-}
-__global__ void from_bf16(const __nv_bfloat16* a, float* b, int64_t n) {
-  CYTOCON_GRID_LOOP(i, n) b[i] = __bfloat162float(a[i]);
-}
-
-// A float tensor's data as the conv's operand type: the pointer itself (fp32/tf32) or a bf16 copy.
+// A tensor's data as the conv's operand type: the tensor itself (float32 in fp32/tf32, bfloat16
+// activations in bf16) or, for a float32 tensor in bf16 (weights, or the image), a bf16 copy.
 class Operand {
  public:
-  Operand(const float* p, int64_t n, bool bf16) : p_(p), n_(n) {
-    if (!bf16) return;
-    copy_ = std::make_unique<Scratch>(sizeof(__nv_bfloat16) * n);
-    if (n) to_bf16<<<blocks_for(n), kThreads, 0, stream()>>>(p, copy_->as<__nv_bfloat16>(), n);
+  Operand(const Tensor& t, bool as_bf16) : t_(t) {
+    if (!as_bf16 || t.dtype() == DType::bf16) return;
+    const int64_t n = t.numel();
+    copy_ = std::make_unique<Scratch>(sizeof(bf16) * n);
+    if (n) convert_kernel<float, bf16><<<blocks_for(n), kThreads, 0, stream()>>>(fp(t), copy_->as<bf16>(), n);
     CYTOCON_CUDA_LAUNCHED();
   }
-  const void* get() const { return copy_ ? copy_->get() : static_cast<const void*>(p_); }
-  size_t elem() const { return copy_ ? sizeof(__nv_bfloat16) : sizeof(float); }
+  const void* get() const { return copy_ ? copy_->get() : t_.raw(); }
+  size_t elem() const { return copy_ ? sizeof(bf16) : dtype_size(t_.dtype()); }
 
  private:
-  const float* p_;
-  int64_t n_;
+  const Tensor& t_;
   std::unique_ptr<Scratch> copy_;
 };
-// An output: written directly (float) or into a bf16 buffer converted on finish().
+// An output: written directly (its own type), or for a float32 tensor in bf16 into a bf16 buffer
+// widened on finish().
 class Result {
  public:
-  Result(float* p, int64_t n, bool bf16) : p_(p), n_(n) {
-    if (bf16) copy_ = std::make_unique<Scratch>(sizeof(__nv_bfloat16) * n);
+  Result(Tensor& t, bool as_bf16) : t_(t) {
+    if (as_bf16 && t.dtype() == DType::f32) copy_ = std::make_unique<Scratch>(sizeof(bf16) * t.numel());
   }
-  void* get() const { return copy_ ? copy_->get() : static_cast<void*>(p_); }
-  size_t elem() const { return copy_ ? sizeof(__nv_bfloat16) : sizeof(float); }
+  void* get() const { return copy_ ? copy_->get() : t_.raw(); }
+  size_t elem() const { return copy_ ? sizeof(bf16) : dtype_size(t_.dtype()); }
   void finish() {
-    if (!copy_ || !n_) return;
-    from_bf16<<<blocks_for(n_), kThreads, 0, stream()>>>(copy_->as<__nv_bfloat16>(), p_, n_);
+    const int64_t n = t_.numel();
+    if (!copy_ || !n) return;
+    convert_kernel<bf16, float><<<blocks_for(n), kThreads, 0, stream()>>>(copy_->as<bf16>(), fp(t_), n);
     CYTOCON_CUDA_LAUNCHED();
   }
 
  private:
-  float* p_;
-  int64_t n_;
+  Tensor& t_;
   std::unique_ptr<Scratch> copy_;
 };
 
@@ -263,22 +258,23 @@ void clear_conv_plans() {
 }
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, int stride) {
-  check_f32(x, "conv2d_forward", "x");
+  check_act(x, "conv2d_forward", "x");
   check_f32(w, "conv2d_forward", "w");
   const Geom g = geom_of(x.shape(), w.shape(), stride, "conv2d_forward");
-  Tensor y = empty_f32({g.n, g.oh(), g.ow(), g.cout});
+  Tensor y = Tensor::empty({g.n, g.oh(), g.ow(), g.cout}, activation_dtype(), Device::cuda);
   if (g.n == 0) return y;
-  if (direct_supported(g.cin, g.cout, g.k)) {
-    direct_forward(direct_geom(g), fp(x), fp(w), fp(y));
+  if (direct_supported(g.cin, g.cout, g.k) && x.dtype() == DType::f32) {  // the image: float32
+    by_storage(y, "conv2d_forward", "y",
+               [&](auto t) { direct_forward(direct_geom(g), fp(x), fp(w), tp<decltype(t)>(y)); });
     return y;
   }
-  const bool bf16 = cuda_mode().precision == Precision::bf16;
+  const bool use_bf16 = cuda_mode().precision == Precision::bf16;
   const int64_t nb = call_batch(g.n), x_per = g.h * g.w * g.cin, y_per = g.oh() * g.ow() * g.cout;
   const Plan plan = plan_for(Dir::forward, g, nb);
   Descs d(g, nb, plan.math);
   Scratch ws(plan.workspace);
-  Operand xo(fp(x), x.numel(), bf16), wo(fp(w), w.numel(), bf16);
-  Result yo(fp(y), y.numel(), bf16);
+  Operand xo(x, use_bf16), wo(w, use_bf16);
+  Result yo(y, use_bf16);
   const float one = 1.f, zero = 0.f;
   for (int64_t b = 0; b < g.n; b += nb)
     CYTOCON_CUDNN_CHECK(cudnnConvolutionForward(cudnn_handle(), &one, d.x, at(xo.get(), b * x_per, xo.elem()), d.w,
@@ -290,23 +286,26 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, int stride) {
 }
 
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, int stride) {
-  check_f32(dy, "conv2d_backward_data", "dy");
+  check_act(dy, "conv2d_backward_data", "dy");
   check_f32(w, "conv2d_backward_data", "w");
   const Geom g = geom_of(x_shape, w.shape(), stride, "conv2d_backward_data");
   check_shape(dy, {g.n, g.oh(), g.ow(), g.cout}, "cuda conv2d_backward_data: dy");
-  Tensor dx = empty_f32(x_shape);
+  Tensor dx = Tensor::empty(x_shape, dy.dtype(), Device::cuda);  // the gradient keeps dy's storage
   if (g.n == 0) return dx;
   if (direct_supported(g.cin, g.cout, g.k)) {
-    direct_backward_data(direct_geom(g), fp(dy), fp(w), fp(dx));
+    by_storage(dy, "conv2d_backward_data", "dy", [&](auto t) {
+      using T = decltype(t);
+      direct_backward_data(direct_geom(g), tp<T>(dy), fp(w), tp<T>(dx));
+    });
     return dx;
   }
-  const bool bf16 = cuda_mode().precision == Precision::bf16;
+  const bool use_bf16 = cuda_mode().precision == Precision::bf16;
   const int64_t nb = call_batch(g.n), x_per = g.h * g.w * g.cin, y_per = g.oh() * g.ow() * g.cout;
   const Plan plan = plan_for(Dir::backward_data, g, nb);
   Descs d(g, nb, plan.math);
   Scratch ws(plan.workspace);
-  Operand dyo(fp(dy), dy.numel(), bf16), wo(fp(w), w.numel(), bf16);
-  Result dxo(fp(dx), dx.numel(), bf16);
+  Operand dyo(dy, use_bf16), wo(w, use_bf16);
+  Result dxo(dx, use_bf16);
   const float one = 1.f, zero = 0.f;
   for (int64_t b = 0; b < g.n; b += nb)
     CYTOCON_CUDNN_CHECK(cudnnConvolutionBackwardData(
@@ -318,8 +317,8 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_sh
 }
 
 Tensor conv2d_backward_weight(const Tensor& x, const Tensor& dy, const Shape& w_shape, int stride, const Shards& sh) {
-  check_f32(x, "conv2d_backward_weight", "x");
-  check_f32(dy, "conv2d_backward_weight", "dy");
+  check_act(x, "conv2d_backward_weight", "x");
+  check_act(dy, "conv2d_backward_weight", "dy");
   const Geom g = geom_of(x.shape(), w_shape, stride, "conv2d_backward_weight");
   check_shape(dy, {g.n, g.oh(), g.ow(), g.cout}, "cuda conv2d_backward_weight: dy");
   const int64_t len = shape_numel(w_shape);
@@ -327,18 +326,20 @@ Tensor conv2d_backward_weight(const Tensor& x, const Tensor& dy, const Shape& w_
   const int parts = fast ? 1 : sh.count;
   const int64_t per = parts == 1 ? g.n : sh.shard_size(g.n);
   Tensor partials = empty_f32({parts, len});
-  if (direct_supported(g.cin, g.cout, g.k)) {
-    direct_backward_weight(direct_geom(g), fp(x), fp(dy), parts, fp(partials));
+  if (direct_supported(g.cin, g.cout, g.k) && x.dtype() == DType::f32) {  // the image: float32
+    by_storage(dy, "conv2d_backward_weight", "dy", [&](auto t) {
+      direct_backward_weight(direct_geom(g), fp(x), tp<decltype(t)>(dy), parts, fp(partials));
+    });
   } else if (per == 0) {
     partials.zero_();
   } else {
-    const bool bf16 = cuda_mode().precision == Precision::bf16;
+    const bool use_bf16 = cuda_mode().precision == Precision::bf16;
     const int64_t x_per = g.h * g.w * g.cin, y_per = g.oh() * g.ow() * g.cout;
     const Plan plan = plan_for(Dir::backward_filter, g, per);
     Descs d(g, per, plan.math);
     Scratch ws(plan.workspace);
-    Operand xo(fp(x), x.numel(), bf16), dyo(fp(dy), dy.numel(), bf16);
-    Result dwo(fp(partials), partials.numel(), bf16);
+    Operand xo(x, use_bf16), dyo(dy, use_bf16);
+    Result dwo(partials, use_bf16);
     const float one = 1.f, zero = 0.f;
     for (int t = 0; t < parts; ++t)
       CYTOCON_CUDNN_CHECK(cudnnConvolutionBackwardFilter(

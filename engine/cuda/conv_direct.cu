@@ -6,8 +6,8 @@ namespace cytocon::cuda {
 namespace {
 
 // KC: the kernel size as a compile-time constant (the window then lives in registers), or 0.
-template <int KC>
-__global__ void forward_kernel(DirectGeom g, const float* x, const float* w, float* y) {
+template <int KC, class T>
+__global__ void forward_kernel(DirectGeom g, const float* x, const float* w, T* y) {
   extern __shared__ float w_s[];  // [cout][k][k]
   const int k = KC > 0 ? KC : static_cast<int>(g.k), kk = k * k, cout = static_cast<int>(g.cout);
   for (int t = threadIdx.x; t < cout * kk; t += blockDim.x) w_s[t] = w[t];
@@ -26,7 +26,7 @@ __global__ void forward_kernel(DirectGeom g, const float* x, const float* w, flo
         patch[p * k + q] = xp[p * g.w + q];
       }
     }
-    float* yp = y + t * cout;
+    T* yp = y + t * cout;
     for (int o = 0; o < cout; ++o) {
       const float* wo = w_s + o * kk;
       float acc = 0.f;
@@ -35,12 +35,13 @@ __global__ void forward_kernel(DirectGeom g, const float* x, const float* w, flo
         if (KC == 0 && e >= kk) break;
         acc += patch[e] * wo[e];
       }
-      yp[o] = acc;
+      yp[o] = st<T>(acc);
     }
   }
 }
 
-__global__ void backward_data_kernel(DirectGeom g, const float* dy, const float* w, float* dx) {
+template <class T>
+__global__ void backward_data_kernel(DirectGeom g, const T* dy, const float* w, T* dx) {
   const int64_t oh = g.oh(), ow = g.ow(), total = g.n * g.h * g.w;
   const int cout = static_cast<int>(g.cout), k = static_cast<int>(g.k), s = static_cast<int>(g.stride);
   CYTOCON_GRID_LOOP(t, total) {
@@ -52,11 +53,11 @@ __global__ void backward_data_kernel(DirectGeom g, const float* dy, const float*
       for (int q = 0; q < k; ++q) {
         const int64_t cj = c - q;
         if (cj < 0 || cj % s != 0 || cj / s >= ow) continue;
-        const float* d = dy + ((b * oh + ri / s) * ow + cj / s) * cout;
-        for (int o = 0; o < cout; ++o) acc += d[o] * w[(o * k + p) * k + q];
+        const T* d = dy + ((b * oh + ri / s) * ow + cj / s) * cout;
+        for (int o = 0; o < cout; ++o) acc += ld(d[o]) * w[(o * k + p) * k + q];
       }
     }
-    dx[t] = acc;
+    dx[t] = st<T>(acc);
   }
 }
 
@@ -66,8 +67,9 @@ constexpr int kOutPerThread = kDirectMaxWeights / kWeightThreads;
 // One block per (chunk, shard): partial[shard][chunk][o·k·k + p·k + q] = Σ over the chunk's output
 // pixels r (in order) of x[pixel r's window + (p,q)] · dy[r, o]. Tiles of kTileRows pixels are
 // staged in shared memory: the window values [row][p·k+q] and the gradients [row][o].
-__global__ void weight_chunks_kernel(DirectGeom g, const float* x, const float* dy, int64_t rows_per_shard,
-                                     int chunks, float* partial) {
+template <class T>
+__global__ void weight_chunks_kernel(DirectGeom g, const float* x, const T* dy, int64_t rows_per_shard, int chunks,
+                                     float* partial) {
   extern __shared__ float smem[];
   const int kk = static_cast<int>(g.k * g.k), cout = static_cast<int>(g.cout), n_out = cout * kk;
   float* patch = smem;                      // [kTileRows][kk]
@@ -92,7 +94,7 @@ __global__ void weight_chunks_kernel(DirectGeom g, const float* x, const float* 
       const int row = idx / kk, e = idx % kk, p = e / static_cast<int>(g.k), q = e % static_cast<int>(g.k);
       patch[idx] = x[base[row] + p * g.w + q];
     }
-    for (int idx = threadIdx.x; idx < valid * cout; idx += blockDim.x) grad[idx] = dy[t0 * cout + idx];
+    for (int idx = threadIdx.x; idx < valid * cout; idx += blockDim.x) grad[idx] = ld(dy[t0 * cout + idx]);
     __syncthreads();
     for (int u = 0; u < kOutPerThread; ++u) {
       const int e = threadIdx.x + u * kWeightThreads;
@@ -113,27 +115,30 @@ __global__ void weight_chunks_kernel(DirectGeom g, const float* x, const float* 
 
 }  // namespace
 
-void direct_forward(const DirectGeom& g, const float* x, const float* w, float* y) {
+template <class T>
+void direct_forward(const DirectGeom& g, const float* x, const float* w, T* y) {
   const int64_t total = g.n * g.oh() * g.ow();
   if (!total) return;
   const size_t smem = sizeof(float) * g.cout * g.k * g.k;
   if (g.k == 5)
-    forward_kernel<5><<<blocks_for(total, 128), 128, smem, stream()>>>(g, x, w, y);
+    forward_kernel<5, T><<<blocks_for(total, 128), 128, smem, stream()>>>(g, x, w, y);
   else if (g.k == 3)
-    forward_kernel<3><<<blocks_for(total, 128), 128, smem, stream()>>>(g, x, w, y);
+    forward_kernel<3, T><<<blocks_for(total, 128), 128, smem, stream()>>>(g, x, w, y);
   else
-    forward_kernel<0><<<blocks_for(total, 128), 128, smem, stream()>>>(g, x, w, y);
+    forward_kernel<0, T><<<blocks_for(total, 128), 128, smem, stream()>>>(g, x, w, y);
   CYTOCON_CUDA_LAUNCHED();
 }
 
-void direct_backward_data(const DirectGeom& g, const float* dy, const float* w, float* dx) {
+template <class T>
+void direct_backward_data(const DirectGeom& g, const T* dy, const float* w, T* dx) {
   const int64_t total = g.n * g.h * g.w;
   if (!total) return;
-  backward_data_kernel<<<blocks_for(total), kThreads, 0, stream()>>>(g, dy, w, dx);
+  backward_data_kernel<T><<<blocks_for(total), kThreads, 0, stream()>>>(g, dy, w, dx);
   CYTOCON_CUDA_LAUNCHED();
 }
 
-void direct_backward_weight(const DirectGeom& g, const float* x, const float* dy, int shards, float* dw_partials) {
+template <class T>
+void direct_backward_weight(const DirectGeom& g, const float* x, const T* dy, int shards, float* dw_partials) {
   const int n_out = static_cast<int>(g.cout * g.k * g.k);
   const int64_t rows_per_shard = g.n / shards * g.oh() * g.ow();
   if (rows_per_shard == 0) {
@@ -145,7 +150,7 @@ void direct_backward_weight(const DirectGeom& g, const float* x, const float* dy
   check(chunks <= 2147483647 && shards <= 65535, "direct conv weight gradient: batch too large");
   Scratch partial(sizeof(float) * shards * chunks * n_out);
   const size_t smem = sizeof(float) * kTileRows * (g.k * g.k + g.cout);
-  weight_chunks_kernel<<<dim3(static_cast<unsigned>(chunks), shards), kWeightThreads, smem, stream()>>>(
+  weight_chunks_kernel<T><<<dim3(static_cast<unsigned>(chunks), shards), kWeightThreads, smem, stream()>>>(
       g, x, dy, rows_per_shard, static_cast<int>(chunks), partial.as<float>());
   CYTOCON_CUDA_LAUNCHED();
   const int64_t total = int64_t(shards) * n_out;
@@ -153,5 +158,12 @@ void direct_backward_weight(const DirectGeom& g, const float* x, const float* dy
                                                                   n_out, dw_partials);
   CYTOCON_CUDA_LAUNCHED();
 }
+
+template void direct_forward<float>(const DirectGeom&, const float*, const float*, float*);
+template void direct_forward<bf16>(const DirectGeom&, const float*, const float*, bf16*);
+template void direct_backward_data<float>(const DirectGeom&, const float*, const float*, float*);
+template void direct_backward_data<bf16>(const DirectGeom&, const bf16*, const float*, bf16*);
+template void direct_backward_weight<float>(const DirectGeom&, const float*, const float*, int, float*);
+template void direct_backward_weight<bf16>(const DirectGeom&, const float*, const bf16*, int, float*);
 
 }  // namespace cytocon::cuda

@@ -20,13 +20,15 @@ inline bool direct_supported(int64_t cin, int64_t cout, int64_t k) {
   return cin == 1 && k <= kDirectMaxK && cout <= kDirectMaxCout && cout * k * k <= kDirectMaxWeights;
 }
 
+// T: the storage of y, dy and dx (float, or bf16 activations; the sums are float).
 // y [n,oh,ow,cout] = Σ_{p,q} x[n, s·i+p, s·j+q] · w[o,p,q]  (p, q in row-major order)
-void direct_forward(const DirectGeom& g, const float* x, const float* w, float* y);
+template <class T> void direct_forward(const DirectGeom& g, const float* x, const float* w, T* y);
 // dx [n,h,w] = Σ dy[n,i,j,o]·w[o,p,q] over s·i+p = h, s·j+q = w (order p, q, o)
-void direct_backward_data(const DirectGeom& g, const float* dy, const float* w, float* dx);
+template <class T> void direct_backward_data(const DirectGeom& g, const T* dy, const float* w, T* dx);
 // dw_partials [shards][cout·k·k]: one partial per micro-shard of n/shards samples. Within a shard
 // the output pixels are cut into chunks of a fixed size; each weight's sum runs over a chunk's
 // pixels in order, then over the chunks in order (no atomics; independent of the GPU).
-void direct_backward_weight(const DirectGeom& g, const float* x, const float* dy, int shards, float* dw_partials);
+template <class T>
+void direct_backward_weight(const DirectGeom& g, const float* x, const T* dy, int shards, float* dw_partials);
 
 }  // namespace cytocon::cuda

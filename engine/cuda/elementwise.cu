@@ -1,4 +1,4 @@
-// Elementwise kernels: add, scale, ReLU, the BN running-statistics update.
+// Elementwise kernels: add, scale, ReLU, the BN running-statistics update, storage conversion.
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.h"
 
@@ -30,6 +30,21 @@ Tensor add(const Tensor& a, const Tensor& b) {
   check(a.shape() == b.shape(), "cuda add: shapes " + shape_str(a.shape()) + " and " + shape_str(b.shape()) + " differ");
   Tensor y = empty_f32(a.shape());
   if (y.numel()) add_kernel<<<blocks_for(y.numel()), kThreads, 0, stream()>>>(fp(a), fp(b), fp(y), y.numel());
+  CYTOCON_CUDA_LAUNCHED();
+  return y;
+}
+
+Tensor convert(const Tensor& x, DType dt) {
+  check_act(x, "convert", "x");
+  check(dt == DType::f32 || dt == DType::bf16,
+        std::string("cuda convert: to ") + dtype_name(dt) + ", expected float32 or bfloat16");
+  if (dt == x.dtype()) return x.clone();
+  Tensor y = Tensor::empty(x.shape(), dt, Device::cuda);
+  const int64_t n = x.numel();
+  if (n && dt == DType::bf16)
+    convert_kernel<float, bf16><<<blocks_for(n), kThreads, 0, stream()>>>(fp(x), tp<bf16>(y), n);
+  else if (n)
+    convert_kernel<bf16, float><<<blocks_for(n), kThreads, 0, stream()>>>(tp<bf16>(x), fp(y), n);
   CYTOCON_CUDA_LAUNCHED();
   return y;
 }

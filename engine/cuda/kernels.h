@@ -13,6 +13,7 @@ void clear_conv_plans();  // conv.cu: forget chosen algorithms (mode change)
 // elementwise.cu
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor scale(const Tensor& a, double s);
+Tensor convert(const Tensor& x, DType dt);
 Tensor relu_forward(const Tensor& x);
 Tensor relu_backward(const Tensor& dy, const Tensor& y);
 void update_running(Tensor& running, const Tensor& batch, double momentum);

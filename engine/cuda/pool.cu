@@ -1,6 +1,7 @@
 // 2×2 max-pool, stride 2, floor, NHWC. The gradient goes to the first maximum of the window in
 // row-major order (0,0),(0,1),(1,0),(1,1) — the CPU reference's rule. Windows do not overlap, so
-// the backward pass writes each input element at most once (no atomics).
+// the backward pass writes each input element at most once (no atomics). Storage T: float32, or
+// bfloat16 activations in precision bf16 (a maximum is exact in either).
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.h"
 
@@ -8,9 +9,9 @@ namespace cytocon::cuda {
 namespace {
 
 // Index (0..3) of the first maximum of the window whose top-left input element is at `base`.
-template <class I>
-__device__ inline int first_max(const float* x, I base, I row, I col) {
-  const float v[4] = {x[base], x[base + col], x[base + row], x[base + row + col]};
+template <class T, class I>
+__device__ inline int first_max(const T* x, I base, I row, I col) {
+  const float v[4] = {ld(x[base]), ld(x[base + col]), ld(x[base + row]), ld(x[base + row + col])};
   int best = 0;
   for (int t = 1; t < 4; ++t)
     if (v[t] > v[best]) best = t;
@@ -35,8 +36,8 @@ struct Window {
   }
 };
 
-template <class I>
-__global__ void pool_forward(const float* x, float* y, I total, I h, I w, I c) {
+template <class T, class I>
+__global__ void pool_forward(const T* x, T* y, I total, I h, I w, I c) {
   for (I t = blockIdx.x * I(blockDim.x) + threadIdx.x; t < total; t += I(gridDim.x) * blockDim.x) {
     const Window<I> v(t, h, w, c);
     const int k = first_max(x, v.base, v.row, v.col);
@@ -44,57 +45,74 @@ __global__ void pool_forward(const float* x, float* y, I total, I h, I w, I c) {
   }
 }
 
-template <class I>
-__global__ void pool_backward(const float* dy, const float* x, float* dx, I total, I h, I w, I c) {
+template <class T, class I>
+__global__ void pool_backward(const T* dy, const T* x, T* dx, I total, I h, I w, I c) {
   for (I t = blockIdx.x * I(blockDim.x) + threadIdx.x; t < total; t += I(gridDim.x) * blockDim.x) {
     const Window<I> v(t, h, w, c);
     const int k = first_max(x, v.base, v.row, v.col);
-    dx[v.base] = 0.f;
-    dx[v.base + v.col] = 0.f;
-    dx[v.base + v.row] = 0.f;
-    dx[v.base + v.row + v.col] = 0.f;
+    const T zero = st<T>(0.f);
+    dx[v.base] = zero;
+    dx[v.base + v.col] = zero;
+    dx[v.base + v.row] = zero;
+    dx[v.base + v.row + v.col] = zero;
     dx[v.base + (k >> 1) * v.row + (k & 1) * v.col] = dy[t];
   }
 }
 
 bool fits_32(const Tensor& x) { return x.numel() < (int64_t(1) << 31); }
 
-void check_input(const Tensor& x, const char* op) {
-  check_f32(x, op, "x");
+void check_rank(const Tensor& x, const char* op) {
   check(x.ndim() == 4, std::string("cuda ") + op + ": x must be NHWC [N,H,W,C], got " + shape_str(x.shape()));
+}
+
+template <class T>
+Tensor forward(const Tensor& x) {
+  const int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
+  Tensor y = Tensor::empty({n, h / 2, w / 2, c}, x.dtype(), Device::cuda);
+  if (y.numel() && fits_32(x))
+    pool_forward<T, uint32_t><<<blocks_for(y.numel()), kThreads, 0, stream()>>>(
+        tp<T>(x), tp<T>(y), uint32_t(y.numel()), uint32_t(h), uint32_t(w), uint32_t(c));
+  else if (y.numel())
+    pool_forward<T, int64_t><<<blocks_for(y.numel()), kThreads, 0, stream()>>>(tp<T>(x), tp<T>(y), y.numel(), h, w,
+                                                                              c);
+  CYTOCON_CUDA_LAUNCHED();
+  return y;
+}
+
+template <class T>
+Tensor backward(const Tensor& dy, const Tensor& x) {
+  const int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
+  check(dy.shape() == Shape({n, h / 2, w / 2, c}),
+        "cuda max_pool_backward: dy " + shape_str(dy.shape()) + ", expected " + shape_str({n, h / 2, w / 2, c}));
+  // Zero first: the odd last row/column (floor) never receives a gradient.
+  Tensor dx = ((h | w) & 1) ? Tensor::zeros(x.shape(), x.dtype(), Device::cuda)
+                            : Tensor::empty(x.shape(), x.dtype(), Device::cuda);
+  if (dy.numel() && fits_32(x))
+    pool_backward<T, uint32_t><<<blocks_for(dy.numel()), kThreads, 0, stream()>>>(
+        tp<T>(dy), tp<T>(x), tp<T>(dx), uint32_t(dy.numel()), uint32_t(h), uint32_t(w), uint32_t(c));
+  else if (dy.numel())
+    pool_backward<T, int64_t><<<blocks_for(dy.numel()), kThreads, 0, stream()>>>(tp<T>(dy), tp<T>(x), tp<T>(dx),
+                                                                                 dy.numel(), h, w, c);
+  CYTOCON_CUDA_LAUNCHED();
+  return dx;
 }
 
 }  // namespace
 
 Tensor max_pool_forward(const Tensor& x) {
-  check_input(x, "max_pool_forward");
-  const int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
-  Tensor y = empty_f32({n, h / 2, w / 2, c});
-  if (y.numel() && fits_32(x))
-    pool_forward<uint32_t><<<blocks_for(y.numel()), kThreads, 0, stream()>>>(fp(x), fp(y), uint32_t(y.numel()),
-                                                                            uint32_t(h), uint32_t(w), uint32_t(c));
-  else if (y.numel())
-    pool_forward<int64_t><<<blocks_for(y.numel()), kThreads, 0, stream()>>>(fp(x), fp(y), y.numel(), h, w, c);
-  CYTOCON_CUDA_LAUNCHED();
-  return y;
+  return by_storage(x, "max_pool_forward", "x", [&](auto t) {
+    check_rank(x, "max_pool_forward");
+    return forward<decltype(t)>(x);
+  });
 }
 
 Tensor max_pool_backward(const Tensor& dy, const Tensor& x) {
-  check_input(x, "max_pool_backward");
-  check_f32(dy, "max_pool_backward", "dy");
-  const int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
-  check(dy.shape() == Shape({n, h / 2, w / 2, c}),
-        "cuda max_pool_backward: dy " + shape_str(dy.shape()) + ", expected " + shape_str({n, h / 2, w / 2, c}));
-  // Zero first: the odd last row/column (floor) never receives a gradient.
-  Tensor dx = ((h | w) & 1) ? zeros_f32(x.shape()) : empty_f32(x.shape());
-  if (dy.numel() && fits_32(x))
-    pool_backward<uint32_t><<<blocks_for(dy.numel()), kThreads, 0, stream()>>>(
-        fp(dy), fp(x), fp(dx), uint32_t(dy.numel()), uint32_t(h), uint32_t(w), uint32_t(c));
-  else if (dy.numel())
-    pool_backward<int64_t><<<blocks_for(dy.numel()), kThreads, 0, stream()>>>(fp(dy), fp(x), fp(dx), dy.numel(), h, w,
-                                                                             c);
-  CYTOCON_CUDA_LAUNCHED();
-  return dx;
+  return by_storage(x, "max_pool_backward", "x", [&](auto t) {
+    check_rank(x, "max_pool_backward");
+    check_act(dy, "max_pool_backward", "dy");
+    check_same_dtype(dy, x, "max_pool_backward", "dy");
+    return backward<decltype(t)>(dy, x);
+  });
 }
 
 }  // namespace cytocon::cuda

@@ -22,6 +22,7 @@ const char* st_dtype(DType t) {
     case DType::u8: return "U8";
     case DType::u16: return "U16";
     case DType::i32: return "I32";
+    case DType::bf16: return "BF16";
   }
   return "?";
 }
@@ -30,7 +31,7 @@ const char* st_dtype(DType t) {
 bool parse_dtype(const std::string& s, DType* dt, size_t* file_size) {
   static const struct { const char* name; DType dt; size_t size; } table[] = {
       {"F32", DType::f32, 4}, {"F64", DType::f64, 8}, {"U8", DType::u8, 1},
-      {"U16", DType::u16, 2}, {"I32", DType::i32, 4}, {"I64", DType::i32, 8}};
+      {"U16", DType::u16, 2}, {"I32", DType::i32, 4}, {"I64", DType::i32, 8}, {"BF16", DType::bf16, 2}};
   for (const auto& e : table)
     if (s == e.name) {
       *dt = e.dt;

@@ -56,6 +56,7 @@ TEST(Safetensors, RoundTripEveryDtypeAndMetadata) {
       {"u", Tensor::from_vector<uint8_t>({0, 255}, {1, 2})},
       {"h", Tensor::from_vector<uint16_t>({65535}, {1, 1, 1, 1})},
       {"empty", Tensor::zeros({0, 4})},
+      {"b", Tensor::from_vector<float>({1.0f, -0.375f, 3.0e38f}, {3}).to(DType::bf16)},
   };
   std::string b = serialize_safetensors(in, {{"config", "a = \"checksum\"\n"}, {"x", ""}});
   SafeTensors st = parse_safetensors(b, "mem");
@@ -69,6 +70,8 @@ TEST(Safetensors, RoundTripEveryDtypeAndMetadata) {
   EXPECT_EQ(st.get("u").to_vector<uint8_t>(), in[3].value.to_vector<uint8_t>());
   EXPECT_EQ(st.get("h").to_vector<uint16_t>(), in[4].value.to_vector<uint16_t>());
   EXPECT_EQ(st.get("empty").shape(), (Shape{0, 4}));
+  EXPECT_EQ(st.get("b").dtype(), DType::bf16);  // "BF16", PyTorch's name
+  EXPECT_EQ(st.get("b").to(DType::f32).to_vector<float>(), in[6].value.to(DType::f32).to_vector<float>());
   EXPECT_TRUE(contains(error_of([&] { st.get("nope"); }), "mem: no tensor 'nope'"));
 
   const std::string path = ::testing::TempDir() + "/cytocon_st_" + std::to_string(::getpid()) + ".safetensors";
@@ -125,8 +128,8 @@ TEST(Safetensors, DamagedFilesGiveClearErrors) {
   EXPECT_TRUE(contains(e, "trailing")) << e;
   e = err(make_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})", data));
   EXPECT_TRUE(contains(e, "malformed JSON")) << e;
-  e = err(make_file(R"({"a":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}})", data.substr(0, 4)));
-  EXPECT_TRUE(contains(e, "unsupported dtype BF16")) << e;
+  e = err(make_file(R"({"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})", data.substr(0, 4)));
+  EXPECT_TRUE(contains(e, "unsupported dtype F16")) << e;
   e = err(make_file(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", data));
   EXPECT_TRUE(contains(e, "needs 12")) << e;
   e = err(make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
