@@ -1,14 +1,23 @@
 // A few data-parallel training steps of the tiny preset (561 px, 5 blocks) on random data, as
 // cytocon-train runs them; rank 0 writes the losses and the final parameters and BN statistics
 // to OUT. Run with 1, 2 and 4 ranks, the files must be byte-identical (compare_runs).
-//   mpi_train_tiny supcon|ce OUT [steps] [deterministic|fast]
-// Global batch 8 in 8 micro-shards; the inputs and labels of global sample i at step s are
-// Philox draws keyed by (s, i), so each rank makes exactly its own share of the same batch.
+//   mpi_train_tiny supcon|ce OUT [steps] [deterministic|fast] [cpu|cuda]
+// 8 micro-shards; the inputs and labels of global sample i at step s are Philox draws keyed by
+// (s, i), so each rank makes exactly its own share of the same batch.
+// cpu: global batch 8. cuda (one GPU per rank, NCCL for device buffers, fp32, as cytocon-train
+// --device cuda): global batch 32, because docs/cuda.md claims rank-count independent bits only
+// when every local batch is a multiple of kSamplesPerCall = 8 (engine/cuda/conv.cu: otherwise a
+// cuDNN call covers 1 sample instead of 8, and cuDNN may pick another kernel for it).
+// Without a usable CUDA device a cuda run writes OUT.skipped and exits with kSkip on every rank
+// (ctest SKIP_RETURN_CODE); compare_runs then skips too.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
 
+#if defined(CYTOCON_HAVE_CUDA)
+#include "engine/cuda/cuda.h"
+#endif
 #include "engine/dist/context.h"
 #include "engine/dist/gather.h"
 #include "engine/dist/replicate.h"
@@ -23,8 +32,9 @@ using namespace cytocon;
 
 namespace {
 
-constexpr int kShards = 8, kBatch = 8, kClasses = 3;
+constexpr int kShards = 8, kClasses = 3;
 constexpr uint64_t kSeed = 2021;
+constexpr int kSkip = 77;  // no usable CUDA device: automake's "skipped" status
 
 // This rank's rows of the global batch of step `step`.
 void make_batch(int64_t step, int64_t first, int64_t n, int px, Tensor& x, Tensor& y) {
@@ -89,12 +99,30 @@ int main(int argc, char** argv) {
   const std::string out = argc > 2 ? argv[2] : "";
   const int steps = argc > 3 ? std::atoi(argv[3]) : 2;
   const std::string mode = argc > 4 ? argv[4] : "deterministic";
+  const std::string device_arg = argc > 5 ? argv[5] : "cpu";
+  const Device device = device_arg == "cuda" ? Device::cuda : Device::cpu;
+  const bool have_gpu = device == Device::cuda && cuda_available();
+  dist::Options options;
+  options.gpu = have_gpu;  // this rank's GPU, and NCCL for device buffers (as cytocon-train)
   return dist::run(argc, argv, [&](dist::Context& ctx) {
-    check((stage == "supcon" || stage == "ce") && steps > 0 && (mode == "deterministic" || mode == "fast"),
-          "usage: mpi_train_tiny supcon|ce OUT [steps > 0] [deterministic|fast]");
+    check((stage == "supcon" || stage == "ce") && steps > 0 && (mode == "deterministic" || mode == "fast") &&
+              (device_arg == "cpu" || device_arg == "cuda"),
+          "usage: mpi_train_tiny supcon|ce OUT [steps > 0] [deterministic|fast] [cpu|cuda]");
+    if (device == Device::cuda && !have_gpu) {  // the same answer on every rank: an orderly exit
+      ctx.write_once([&] {
+        FILE* f = std::fopen((out + ".skipped").c_str(), "w");
+        check(f != nullptr && std::fclose(f) == 0, "cannot write " + out + ".skipped");
+      });
+      if (ctx.is_writer()) std::printf("SKIP: no usable CUDA device (or a build without CUDA)\n");
+      return kSkip;
+    }
+    const ReduceMode rmode = mode == "fast" ? ReduceMode::fast : ReduceMode::deterministic;
+#if defined(CYTOCON_HAVE_CUDA)
+    if (device == Device::cuda) set_cuda_mode(rmode, Precision::fp32);
+#endif
+    const int64_t batch = device == Device::cuda ? 32 : 8;
     CountingComm comm(ctx.comm());
-    Shards sh = Shards::make(kShards, ctx.rank(), ctx.size(), &comm,
-                             mode == "fast" ? ReduceMode::fast : ReduceMode::deterministic);
+    Shards sh = Shards::make(kShards, ctx.rank(), ctx.size(), &comm, rmode);
     models::NetworkConfig nc;
     nc.preset = "tiny";
     nc.projection = stage == "supcon";
@@ -102,20 +130,27 @@ int main(int argc, char** argv) {
     models::Network net(nc);
     // Each rank initialises with its own seed; the broadcast must make them rank 0's.
     net.init(kSeed + static_cast<uint64_t>(ctx.rank()));
+    net.to(device);
     std::vector<Tensor> state;
     for (const Param& p : net.params()) state.push_back(p.value);
     for (const Buffer& b : net.buffers()) state.push_back(b.value);
     dist::broadcast_tensors(ctx.comm(), state, 0);
 
-    optim::Lars opt(net.trainable_params(), optim::LrSchedule{0.01 * kBatch / 128});
-    const int64_t per_shard = sh.shard_size(kBatch / ctx.size());
+    optim::Lars opt(net.trainable_params(), optim::LrSchedule{0.01 * static_cast<double>(batch) / 128});
+    const int64_t per_shard = sh.shard_size(batch / ctx.size());
     const int64_t first = sh.first * per_shard, n = sh.count * per_shard;
+    if (ctx.is_writer())
+      std::printf("%s on %s, %d rank(s), collectives %s, global batch %lld in %d micro-shards, %s mode\n",
+                  stage.c_str(), device_name(device), ctx.size(), ctx.backend_name(), (long long)batch, kShards,
+                  mode.c_str());
     std::vector<float> losses;
     for (int64_t s = 0; s < steps; ++s) {
       comm.reset();
       auto t0 = std::chrono::steady_clock::now();
       Tensor x, y;
       make_batch(s, first, n, net.preset().input_px, x, y);
+      x = x.to(device);
+      y = y.to(device);
       Tape tape;
       Tensor h = net.encode(x, /*training=*/true, sh);
       Tensor loss;
@@ -144,5 +179,5 @@ int main(int argc, char** argv) {
       f.write(out);
     });
     return 0;
-  });
+  }, options);
 }
