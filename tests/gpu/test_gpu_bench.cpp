@@ -70,17 +70,24 @@ void check_bench(const std::string& mode, const std::string& precision) {
   }
 }
 
+struct Case {
+  const char* mode;
+  const char* precision;
+  std::string name() const { return std::string(mode) + "_" + precision; }
+};
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name(); }  // the ctest name's suffix
+
 }  // namespace
 
-class GpuBench : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
+class GpuBench : public ::testing::TestWithParam<Case> {};
 
 TEST_P(GpuBench, PrintsPatchesPerSecondAndPeakMemory) {
   CYTOCON_REQUIRE_GPU();
-  check_bench(GetParam().first, GetParam().second);
+  check_bench(GetParam().mode, GetParam().precision);
 }
 
 INSTANTIATE_TEST_SUITE_P(ModesAndPrecisions, GpuBench,
-                         ::testing::Values(std::make_pair("deterministic", "fp32"), std::make_pair("deterministic", "tf32"),
-                                           std::make_pair("deterministic", "bf16"), std::make_pair("fast", "fp32"),
-                                           std::make_pair("fast", "tf32"), std::make_pair("fast", "bf16")),
-                         [](const auto& info) { return std::string(info.param.first) + "_" + info.param.second; });
+                         ::testing::Values(Case{"deterministic", "fp32"}, Case{"deterministic", "tf32"},
+                                           Case{"deterministic", "bf16"}, Case{"fast", "fp32"},
+                                           Case{"fast", "tf32"}, Case{"fast", "bf16"}),
+                         [](const auto& info) { return info.param.name(); });

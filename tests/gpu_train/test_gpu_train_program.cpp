@@ -50,8 +50,8 @@ TEST(GpuTrainProgram, TwoStepsOnCudaLogTheBackendAndMatchTheCpu) {
     if (!fs::exists(kBin + "/" + prog)) GTEST_SKIP() << prog << " is not built";
   fs::create_directories(scratch());
   const std::string data = (scratch() / "data").string();
-  ASSERT_EQ(0, run(kBin + "/cytocon-synth --out " + data + " --brains 3 --sections 3 --areas 8 --seed 3 --size 1536x1152"))
-      << last_output();
+  const std::string synth = kBin + "/cytocon-synth --brains 3 --sections 3 --areas 8 --seed 3 --size 1536x1152";
+  ASSERT_EQ(0, run(synth + " --out " + data)) << last_output();
   const std::string train = kBin + "/cytocon-train --quiet --config " + CYTOCON_SOURCE_DIR +
                             "/configs/demo.toml --set data.dir=" + data +
                             " --set data.patches_per_area=4 --set train.batch_size=4 --set train.max_steps=2";

@@ -33,7 +33,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int64_t kBatches = 3;  // per epoch in the runs compared with the CPU: step 5 lies in epoch 2
+constexpr int64_t kBatches = 3;  // batches per epoch of the runs compared with the CPU (step 5 lies in epoch 2)
 
 TrainerEnv cuda_env() {
   TrainerEnv e = quiet_env();
@@ -85,8 +85,8 @@ void expect_recorded(const std::string& run, const std::string& mode, const std:
 
 // The loss of step 1 of `cuda_cfg`'s run trained on the CPU: the CUDA run's first loss must agree
 // with it. Only step 1 is comparable: on this fixture's data the trajectory is chaotic (two CPU
-// runs differing only in the micro-shard count, i.e. in float32 summation order, agree to 5e-5 at
-// step 1 and by 400% at step 3), so later steps cannot be compared across backends.
+// runs differing only in the micro-shard count, i.e. in float32 summation order, differ by 5e-5
+// at step 1 and by 400% at step 3), so later steps cannot be compared across backends.
 double cpu_first_loss(const Config& cuda_cfg) {
   Config c = cuda_cfg;
   c.train.device = "cpu";
