@@ -30,12 +30,9 @@ build: configure
 # Passive OpenMP waits: ctest runs JOBS tests at once, each with its own thread team; spinning
 # waiters would fight over the cores. Without a GPU the gpu-labelled tests skip themselves in
 # $(BUILD), so `make test` then also runs them on the CUDA emulator (test-emulated).
-ifeq ($(HAVE_GPU),1)
 test: build
 	cd $(BUILD) && OMP_WAIT_POLICY=passive ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
-else
-test: build
-	cd $(BUILD) && OMP_WAIT_POLICY=passive ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+ifneq ($(HAVE_GPU),1)
 	$(MAKE) test-emulated
 endif
 

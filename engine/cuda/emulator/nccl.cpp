@@ -41,6 +41,8 @@ bool mpi_type(ncclDataType_t t, size_t count, MPI_Datatype* mt, int* n) {
   return true;
 }
 
+size_t item_size(ncclDataType_t t) { return t == ncclFloat ? sizeof(float) : 1; }  // of mpi_type's two types
+
 ncclResult_t finish(ncclComm_t c, int mpi_status, const char* what) {
   if (mpi_status == MPI_SUCCESS) return ncclSuccess;
   c->last_error = std::string(what) + " failed in MPI";
@@ -149,8 +151,7 @@ ncclResult_t ncclAllGather(const void* send, void* recv, size_t count, ncclDataT
   MPI_Datatype mt;
   int n = 0;
   if (!c || !mpi_type(t, count, &mt, &n)) return invalid(c, "unsupported data type or count");
-  const size_t item = t == ncclFloat ? sizeof(float) : 1;
-  const bool in_place = send == static_cast<const char*>(recv) + static_cast<size_t>(c->rank) * count * item;
+  const bool in_place = send == static_cast<const char*>(recv) + static_cast<size_t>(c->rank) * count * item_size(t);
   return finish(c, MPI_Allgather(in_place ? MPI_IN_PLACE : send, n, mt, recv, n, mt, c->mpi), "ncclAllGather");
 }
 
@@ -159,7 +160,7 @@ ncclResult_t ncclBroadcast(const void* send, void* recv, size_t count, ncclDataT
   MPI_Datatype mt;
   int n = 0;
   if (!c || !mpi_type(t, count, &mt, &n)) return invalid(c, "unsupported data type or count");
-  if (c->rank == root && send != recv) std::memmove(recv, send, count * (t == ncclFloat ? sizeof(float) : 1));
+  if (c->rank == root && send != recv) std::memmove(recv, send, count * item_size(t));
   return finish(c, MPI_Bcast(recv, n, mt, root, c->mpi), "ncclBroadcast");
 }
 

@@ -135,8 +135,14 @@ bool reverse_order() {
   }();
   return reverse;
 }
-unsigned nth(unsigned k, unsigned count) { return reverse_order() ? count - 1 - k : k; }
-uint3 coords(unsigned i, dim3 d) { return uint3{i % d.x, (i / d.x) % d.y, i / (d.x * d.y)}; }
+// The k-th of `count` threads or blocks to run, and a linear index as (x, y, z), x fastest.
+unsigned long long nth(unsigned long long k, unsigned long long count) {
+  return reverse_order() ? count - 1 - k : k;
+}
+uint3 coords(unsigned long long i, dim3 d) {
+  return uint3{static_cast<unsigned>(i % d.x), static_cast<unsigned>(i / d.x % d.y),
+               static_cast<unsigned>(i / (1ull * d.x * d.y))};
+}
 
 void run_block_fibers(unsigned threads) {
   if (t_run.fibers.size() < threads) t_run.fibers.resize(threads);
@@ -186,9 +192,7 @@ void run_grid(const std::function<void()>& body, dim3 grid, dim3 block, size_t d
   const unsigned threads = block.x * block.y * block.z;
   const unsigned long long blocks = 1ull * grid.x * grid.y * grid.z;
   for (unsigned long long k = 0; k < blocks; ++k) {
-    const unsigned long long b = reverse_order() ? blocks - 1 - k : k;
-    block_idx = uint3{static_cast<unsigned>(b % grid.x), static_cast<unsigned>(b / grid.x % grid.y),
-                      static_cast<unsigned>(b / (1ull * grid.x * grid.y))};
+    block_idx = coords(nth(k, blocks), grid);
     // Undefined at block start. (Guarded: with no dynamic shared memory yet, data() is null, and
     // memset(nullptr, _, 0) is undefined behaviour that UBSan stops at.)
     if (t_run.dynamic_bytes) std::memset(t_run.dynamic_shared.data(), 0xFF, t_run.dynamic_bytes);
