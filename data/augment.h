@@ -56,6 +56,10 @@ CYTOCON_HD float pow01(float x, float gamma) {
   return p * s;
 }
 
+// Clamp to [0, 1] as std::clamp does it (v < 0 ? 0 : 1 < v ? 1 : v; −0 and NaN pass through):
+// the CPU and the GPU extraction both use this one, so they clamp to the same bits.
+CYTOCON_HD float clamp01(float v) { return v < 0.0f ? 0.0f : (1.0f < v ? 1.0f : v); }
+
 // Draw i of the stream (seed, augment, epoch, index) is uniform(i): one draw per parameter, fixed
 // slots, so adding a parameter later never shifts the others.
 CYTOCON_HD AugmentParams draw_augment(uint64_t seed, uint32_t epoch, uint32_t index) {

@@ -33,6 +33,18 @@ PatchTransform patch_transform(const Image& img, const Section& sec, const Sampl
   return t;
 }
 
+size_t level_bytes(const Dataset& ds, Split split, const ExtractConfig& cfg) {
+  size_t bytes = 0;
+  for (size_t k = 0; k < ds.sections().size(); ++k) {
+    const Section& sec = ds.sections()[k];
+    if (sec.split != split) continue;
+    const Image& img = ds.image(static_cast<int>(k));
+    const Level& L = img.levels()[img.nearest_level(sec.um_per_px, cfg.um_per_px)];
+    bytes += static_cast<size_t>(L.width) * static_cast<size_t>(L.height) * static_cast<size_t>(img.bits() / 8);
+  }
+  return bytes;
+}
+
 Box footprint(const PatchTransform& t, int S) {
   double xmin = 1e300, xmax = -1e300, ymin = 1e300, ymax = -1e300;
   for (int ci = 0; ci < 2; ++ci)
@@ -53,13 +65,12 @@ Box footprint(const PatchTransform& t, int S) {
 void apply_intensity(float* x, int64_t n, const AugmentParams& a) {
   const float al = a.alpha, be = a.beta;
   if (a.gamma == 1.0f) {
-    for (int64_t i = 0; i < n; ++i) x[i] = std::clamp(al * x[i] + be, 0.0f, 1.0f);
+    for (int64_t i = 0; i < n; ++i) x[i] = clamp01(al * x[i] + be);
     return;
   }
   const float g = a.gamma;
   for (int64_t i = 0; i < n; ++i) {
-    const float v = std::min(std::max(x[i], 0.0f), 1.0f);
-    x[i] = std::min(std::max(al * pow01(v, g) + be, 0.0f), 1.0f);
+    x[i] = clamp01(al * pow01(clamp01(x[i]), g) + be);
   }
 }
 
@@ -105,9 +116,9 @@ void apply_filter(float* x, int S, const AugmentParams& a, std::vector<float>& t
     }
     float* row = x + static_cast<int64_t>(i) * S;
     if (sharpen)
-      for (int j = 0; j < S; ++j) row[j] = std::clamp(row[j] + d * (row[j] - acc[j]), 0.0f, 1.0f);
+      for (int j = 0; j < S; ++j) row[j] = clamp01(row[j] + d * (row[j] - acc[j]));
     else  // a convex combination, clamped only against rounding
-      for (int j = 0; j < S; ++j) row[j] = std::clamp(acc[j], 0.0f, 1.0f);
+      for (int j = 0; j < S; ++j) row[j] = clamp01(acc[j]);
   }
 }
 

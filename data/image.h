@@ -20,6 +20,8 @@ class Image {
   virtual ~Image() = default;
   const std::string& path() const { return path_; }
   int bits() const { return bits_; }  // 8 or 16
+  // TIFF PhotometricInterpretation MinIsWhite: read_region returns 1 − sample / (2^bits − 1).
+  bool min_is_white() const { return min_is_white_; }
   const std::vector<Level>& levels() const { return levels_; }  // level 0 = full resolution
   int64_t width() const { return levels_[0].width; }
   int64_t height() const { return levels_[0].height; }
@@ -34,6 +36,7 @@ class Image {
  protected:
   std::string path_;
   int bits_ = 8;
+  bool min_is_white_ = false;
   std::vector<Level> levels_;
 };
 

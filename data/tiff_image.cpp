@@ -132,10 +132,10 @@ class TiffImage final : public Image {
         const int64_t bw = std::min(lay.bw, L.width - bx0), bh = std::min(lay.bh, L.height - by0);
         if (bits_ == 8)
           copy_block_to_region(b->data(), lay.bw, bx0, by0, bw, bh, x0, y0, w, h, out, scale,
-                               invert_);
+                               min_is_white_);
         else
           copy_block_to_region(reinterpret_cast<const uint16_t*>(b->data()), lay.bw, bx0, by0, bw,
-                               bh, x0, y0, w, h, out, scale, invert_);
+                               bh, x0, y0, w, h, out, scale, min_is_white_);
       }
     }
   }
@@ -146,7 +146,6 @@ class TiffImage final : public Image {
   mutable Messages msgs_;
   mutable std::mutex mu_;
   uint64_t uid_ = 0;
-  bool invert_ = false;
   std::vector<LevelLayout> layout_;
   mutable int current_ = 0;  // level whose directory is loaded
 
@@ -229,7 +228,7 @@ class TiffImage final : public Image {
     Level L0;
     LevelLayout lay0;
     std::string err;
-    if (!describe(L0, lay0, bits_, invert_, err)) fail(path_ + ": " + err);
+    if (!describe(L0, lay0, bits_, min_is_white_, err)) fail(path_ + ": " + err);
     levels_.push_back(L0);
     layout_.push_back(lay0);
     // SubIFD pyramid (OME-TIFF style).
@@ -279,7 +278,7 @@ class TiffImage final : public Image {
     bool invert = false;
     std::string err;
     if (!describe(L, lay, bits, invert, err)) return;  // e.g. an RGB label image: not a level
-    if (bits != bits_ || invert != invert_ || L.width >= levels_[0].width) return;
+    if (bits != bits_ || invert != min_is_white_ || L.width >= levels_[0].width) return;
     const double r0 = static_cast<double>(levels_[0].width) / levels_[0].height;
     const double r = static_cast<double>(L.width) / L.height;
     if (std::abs(r / r0 - 1.0) > 0.02 + 2.0 / std::min(L.width, L.height)) return;

@@ -60,6 +60,8 @@ std::vector<Key> keys(Config& c) {
       {"data", "test_fraction", Kind::number, &d.test_fraction, {}},
       {"data", "threads", Kind::integer, &d.threads, {}},
       {"data", "prefetch", Kind::integer, &d.prefetch, {}},
+      {"data", "extractor", Kind::choice, &d.extractor, {"auto", "cpu", "gpu"}},
+      {"data", "gpu_cache_gb", Kind::number, &d.gpu_cache_gb, {}},
       {"data", "background", Kind::number, &d.background, {}},
       {"data", "augment", Kind::boolean, &d.augment, {}},
       {"train", "stage", Kind::choice, &t.stage, {"supcon", "linear", "ce"}},
@@ -285,6 +287,9 @@ void resolve(Config& cfg) {
   need(d.test_fraction >= 0 && d.test_fraction < 1, "data.test_fraction", "must be in [0, 1)");
   need(d.threads >= 0, "data.threads", "must be >= 0 (0 = one per core)");
   need(d.prefetch >= 0, "data.prefetch", "must be >= 0");
+  need(d.gpu_cache_gb > 0, "data.gpu_cache_gb", "must be > 0, got " + number(d.gpu_cache_gb));
+  need(d.extractor != "gpu" || t.device != "cpu", "data.extractor",
+       "= \"gpu\" needs train.device = \"cuda\" (or \"auto\" with a GPU); train.device is \"cpu\"");
   need(t.epochs > 0, "train.epochs", "must be > 0");
   need(t.max_steps >= 0, "train.max_steps", "must be >= 0 (0 = no limit)");
   need(t.batch_size >= 2, "train.batch_size", "must be >= 2, got " + std::to_string(t.batch_size));

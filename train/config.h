@@ -22,6 +22,8 @@ struct DataConfig {
   double test_fraction = 0.2;        // sections of the training brains held out as X_te
   int64_t threads = 0;               // loader threads (0 = one per core)
   int64_t prefetch = 2;              // batches prepared ahead
+  std::string extractor = "auto";    // where patches are cut: "cpu" | "gpu" | "auto" (docs/training.md)
+  double gpu_cache_gb = 8.0;         // device memory for the GPU extractor's staged sections
   double background = 1.0;           // value outside the image (bright background of the stain)
   bool augment = true;               // training augmentation (DESIGN.md "Augmentation")
 };

@@ -12,6 +12,9 @@
 #include <thread>
 #include <vector>
 
+#if defined(CYTOCON_HAVE_CUDA)
+#include "data/cuda/gpu_extract.h"
+#endif
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "engine/backend.h"
@@ -76,6 +79,35 @@ Device pick_device(const std::string& want) {
   return cuda_available() ? Device::cuda : Device::cpu;
 }
 
+// Where the loader cuts the patches (data.extractor, docs/training.md), set in lc; returns what
+// was chosen and why, for the start line. The GPU extractor gives the CPU's pixels bit for bit,
+// so this choice changes the speed, never the run. "auto" takes the GPU when training on one and
+// the sections' levels fit in data.gpu_cache_gb.
+std::string choose_extractor(const Config& cfg, Device device, const std::shared_ptr<const data::Dataset>& ds,
+                             data::LoaderConfig& lc) {
+  const std::string& want = cfg.data.extractor;
+  check(want != "gpu" || device == Device::cuda,
+        "data.extractor = \"gpu\" needs a CUDA device; this run trains on the CPU (train.device = \"" +
+            cfg.train.device + "\")");
+  if (want == "cpu") return "cpu";
+  if (device != Device::cuda) return "cpu (training on the CPU)";
+#if defined(CYTOCON_HAVE_CUDA)
+  const data::ExtractConfig ec{lc.patch_px, lc.um_per_px, lc.background};
+  const double need_gb = static_cast<double>(data::level_bytes(*ds, lc.split, ec)) / (1 << 30);
+  char why[160];
+  std::snprintf(why, sizeof why, "the training sections' levels: %.2f GiB, data.gpu_cache_gb = %g", need_gb,
+                cfg.data.gpu_cache_gb);
+  if (want == "auto" && need_gb > cfg.data.gpu_cache_gb) return std::string("cpu (") + why + ")";
+  auto gpu = std::make_shared<data::GpuExtractor>(ds, ec, static_cast<size_t>(cfg.data.gpu_cache_gb * (1 << 30)));
+  lc.batch_extractor = [gpu](const std::vector<data::SampleRef>& refs, const std::vector<data::AugmentParams>& aug) {
+    return gpu->extract(refs, aug);
+  };
+  return std::string("gpu (") + why + ")";
+#else
+  return "cpu";  // not reached: without CUDA the device is the CPU
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,18 +155,20 @@ int main(int argc, char** argv) {
         lc.threads = cfg.data.threads > 0 ? static_cast<int>(cfg.data.threads)
                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
         lc.prefetch = static_cast<int>(cfg.data.prefetch);
+        const std::string extractor = choose_extractor(cfg, device, ds, lc);
         LoaderSource source(ds, lc);
 
         if (ctx.rank() == 0)
           std::printf(
               "cytocon-train: stage %s, preset %s, %s; %d areas x %lld patches = %lld patches/epoch, "
               "batch %lld over %d rank(s) and %lld micro-shards = %lld steps/epoch, %lld epochs; device %s, "
-              "mode %s, precision %s; run %s\n",
+              "mode %s, precision %s; patches cut on the %s; run %s\n",
               cfg.train.stage.c_str(), cfg.model.preset.c_str(), ds->dir().c_str(), source.areas(),
               static_cast<long long>(cfg.data.patches_per_area), static_cast<long long>(source.samples_per_epoch()),
               static_cast<long long>(cfg.train.batch_size), ctx.size(), static_cast<long long>(cfg.train.shards),
               static_cast<long long>(source.batches_per_epoch()), static_cast<long long>(cfg.train.epochs),
-              device_name(device), cfg.train.mode.c_str(), cfg.train.precision.c_str(), cfg.train.out.c_str());
+              device_name(device), cfg.train.mode.c_str(), cfg.train.precision.c_str(), extractor.c_str(),
+              cfg.train.out.c_str());
         std::fflush(stdout);
 
         install_stop_handlers();

@@ -1,4 +1,5 @@
-// GPU patch extraction (gpu_extract.h). Kernels mirror extract.cpp line by line.
+// GPU patch extraction (gpu_extract.h). The kernels repeat extract.cpp's operations one by one,
+// in its order and precision, and give its bits.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -20,11 +21,16 @@ void cuda_check(cudaError_t e, const char* what) {
 
 constexpr int kMaxRadius = 3;  // ⌈3σ⌉ for σ ≤ 1
 
-// What one patch needs: its transform, its section on the device, its intensity and filter.
+// What one patch needs: its transform, the CPU's region box, its section on the device, its
+// intensity and filter.
 struct PatchJob {
-  double ox, oy, axx, axy, ayx, ayy;
-  const void* pixels;  // device, row-major level image
+  double ox, oy, axy, ayy;  // extract_patch's double terms
+  float axx, ayx;           // ... and its float ones
+  long long x0, y0;         // the CPU's region (footprint): level pixel of region pixel (0, 0)
+  int bw, bh;               // ... and its size
+  const void* pixels;       // device, row-major level image, native samples
   int width, height, bits;
+  float a, b;               // sample → intensity: sample·a + b (the reader's copy_block_to_region)
   float alpha, beta, gamma;
   int filter;  // Filter
   float delta;
@@ -32,32 +38,33 @@ struct PatchJob {
   int radius;
 };
 
-__device__ __forceinline__ float texel(const PatchJob& j, int x, int y, float bg) {
+// Region pixel (xi, yi) of the CPU's read_region: the level pixel, or the background outside it.
+__device__ __forceinline__ float texel(const PatchJob& j, int xi, int yi, float bg) {
+  const long long x = j.x0 + xi, y = j.y0 + yi;
   if (x < 0 || y < 0 || x >= j.width || y >= j.height) return bg;
-  const size_t k = static_cast<size_t>(y) * j.width + x;
-  return j.bits == 8 ? static_cast<const uint8_t*>(j.pixels)[k] * (1.0f / 255.0f)
-                     : static_cast<const uint16_t*>(j.pixels)[k] * (1.0f / 65535.0f);
+  const size_t k = static_cast<size_t>(y) * j.width + static_cast<size_t>(x);
+  const float v = j.bits == 8 ? static_cast<float>(static_cast<const uint8_t*>(j.pixels)[k])
+                              : static_cast<float>(static_cast<const uint16_t*>(j.pixels)[k]);
+  return v * j.a + j.b;
 }
 
-// Resampling + intensity: one thread per output pixel, blockIdx.z = sample.
+// Resampling + intensity: one thread per output pixel, blockIdx.z = sample. extract_patch's
+// operations in its order and precision (this file is compiled without FMA contraction), so the
+// pixels are the CPU's bit for bit.
 __global__ void resample_kernel(const PatchJob* jobs, int S, float bg, float* out) {
   const int jx = blockIdx.x * blockDim.x + threadIdx.x, iy = blockIdx.y * blockDim.y + threadIdx.y;
   if (jx >= S || iy >= S) return;
   const PatchJob& J = jobs[blockIdx.z];
-  const double x = J.ox + J.axx * jx + J.axy * iy, y = J.oy + J.ayx * jx + J.ayy * iy;
-  const double fx = floor(x), fy = floor(y);
-  const int xi = static_cast<int>(fx), yi = static_cast<int>(fy);
-  const float tx = static_cast<float>(x - fx), ty = static_cast<float>(y - fy);
+  const float rx = static_cast<float>(J.ox - static_cast<double>(J.x0) + J.axy * iy);
+  const float ry = static_cast<float>(J.oy - static_cast<double>(J.y0) + J.ayy * iy);
+  const float x = rx + J.axx * static_cast<float>(jx), y = ry + J.ayx * static_cast<float>(jx);
+  const int xi = min(static_cast<int>(x), J.bw - 2), yi = min(static_cast<int>(y), J.bh - 2);
+  const float tx = x - static_cast<float>(xi), ty = y - static_cast<float>(yi);
   const float p00 = texel(J, xi, yi, bg), p01 = texel(J, xi + 1, yi, bg);
   const float p10 = texel(J, xi, yi + 1, bg), p11 = texel(J, xi + 1, yi + 1, bg);
   const float top = p00 + tx * (p01 - p00), bot = p10 + tx * (p11 - p10);
   float v = top + ty * (bot - top);
-  if (J.gamma == 1.0f) {
-    v = fminf(fmaxf(J.alpha * v + J.beta, 0.0f), 1.0f);
-  } else {
-    v = fminf(fmaxf(v, 0.0f), 1.0f);
-    v = fminf(fmaxf(J.alpha * pow01(v, J.gamma) + J.beta, 0.0f), 1.0f);
-  }
+  v = J.gamma == 1.0f ? clamp01(J.alpha * v + J.beta) : clamp01(J.alpha * pow01(clamp01(v), J.gamma) + J.beta);
   out[(static_cast<size_t>(blockIdx.z) * S + iy) * S + jx] = v;
 }
 
@@ -84,7 +91,7 @@ __global__ void blur_cols_kernel(const PatchJob* jobs, int S, const float* tmp, 
   for (int k = -J.radius; k <= J.radius; ++k)
     acc += J.taps[k + J.radius] * tmp[base + static_cast<size_t>(min(max(iy + k, 0), S - 1)) * S + jx];
   float& v = x[base + static_cast<size_t>(iy) * S + jx];
-  v = J.filter == 2 ? fminf(fmaxf(v + J.delta * (v - acc), 0.0f), 1.0f) : fminf(fmaxf(acc, 0.0f), 1.0f);
+  v = J.filter == 2 ? clamp01(v + J.delta * (v - acc)) : clamp01(acc);
 }
 
 }  // namespace
@@ -98,6 +105,7 @@ struct GpuExtractor::Impl {
     void* ptr = nullptr;
     size_t bytes = 0;
     int width = 0, height = 0, bits = 8;
+    float a = 0, b = 0;  // intensity = sample·a + b
   };
   std::map<std::pair<int, int>, Staged> staged;   // (section, level) → device image
   std::list<std::pair<int, int>> lru;             // front = most recent
@@ -130,6 +138,9 @@ struct GpuExtractor::Impl {
     s.width = static_cast<int>(L.width);
     s.height = static_cast<int>(L.height);
     s.bits = img.bits();
+    const float scale = 1.0f / static_cast<float>((1 << s.bits) - 1);  // as the readers compute it
+    s.a = img.min_is_white() ? -scale : scale;
+    s.b = img.min_is_white() ? 1.0f : 0.0f;
     const size_t bpp = s.bits / 8;
     s.bytes = static_cast<size_t>(L.width) * L.height * bpp;
     // Evict least recently used sections, but none this batch's jobs already point to (the cache
@@ -145,14 +156,18 @@ struct GpuExtractor::Impl {
     const int64_t band = std::max<int64_t>(1, (int64_t(16) << 20) / std::max<int64_t>(1, L.width));
     std::vector<float> f;
     std::vector<uint8_t> raw;
-    const float scale = static_cast<float>((1 << s.bits) - 1);
+    const long top = (1L << s.bits) - 1;
     for (int64_t y0 = 0; y0 < L.height; y0 += band) {
       const int64_t h = std::min(band, L.height - y0);
       f.resize(static_cast<size_t>(L.width * h));
       raw.resize(f.size() * bpp);
       img.read_region(level, 0, y0, L.width, h, f.data(), 0.0f);
-      for (size_t k = 0; k < f.size(); ++k) {  // exact: the reader's v = sample / (2^bits − 1)
-        const long q = std::lround(f[k] * scale);
+      for (size_t k = 0; k < f.size(); ++k) {  // back to the stored sample the reader converted
+        long q = std::lround(f[k] * static_cast<float>(top));
+        if (img.min_is_white()) q = top - q;
+        if (static_cast<float>(q) * s.a + s.b != f[k])  // the kernel's texel() must give the reader's bits
+          fail("GPU extraction: " + img.path() + ": pixel value " + std::to_string(f[k]) +
+               " is not a sample times 1/" + std::to_string(top) + " as the reader should give");
         if (bpp == 1) raw[k] = static_cast<uint8_t>(q);
         else reinterpret_cast<uint16_t*>(raw.data())[k] = static_cast<uint16_t>(q);
       }
@@ -197,8 +212,13 @@ Tensor GpuExtractor::extract(const std::vector<SampleRef>& refs, const std::vect
     const auto& s = impl_->stage(r.section, t.level);
     PatchJob& J = jobs[k];
     J = PatchJob{};
-    J.ox = t.ox, J.oy = t.oy, J.axx = t.axx, J.axy = t.axy, J.ayx = t.ayx, J.ayy = t.ayy;
+    const Box box = footprint(t, S);
+    check(box.w * box.h < (int64_t(1) << 31), "patch footprint too large");
+    J.ox = t.ox, J.oy = t.oy, J.axy = t.axy, J.ayy = t.ayy;
+    J.axx = static_cast<float>(t.axx), J.ayx = static_cast<float>(t.ayx);
+    J.x0 = box.x0, J.y0 = box.y0, J.bw = static_cast<int>(box.w), J.bh = static_cast<int>(box.h);
     J.pixels = s.ptr, J.width = s.width, J.height = s.height, J.bits = s.bits;
+    J.a = s.a, J.b = s.b;
     J.alpha = aug[k].alpha, J.beta = aug[k].beta, J.gamma = aug[k].gamma;
     J.filter = static_cast<int>(aug[k].filter);
     J.delta = aug[k].delta;

@@ -1,6 +1,7 @@
-// Patch extraction on the GPU: the same math as extract.cpp (one inverse-mapping bilinear pass,
-// α x^γ + β with pow01, clamp, then blur or sharpening with the same taps), with the same
-// AugmentParams, so the CPU and GPU paths make identical choices. Sections (the pyramid level a
+// Patch extraction on the GPU: extract.cpp's pixels bit for bit (one inverse-mapping bilinear
+// pass in the CPU's region coordinates, α x^γ + β with pow01, clamp01, then blur or sharpening
+// with the same taps, every operation in the CPU's order and precision, no FMA contraction), so
+// a run's bits do not depend on where its patches were cut. Sections (the pyramid level a
 // patch needs, in their native 8/16 bits) are staged on the device once and kept in an LRU
 // bounded in bytes; each batch is one resampling kernel plus two separable filter passes.
 // Available when CYTOCON_HAVE_CUDA; see docs/data.md ("GPU extraction").

@@ -157,6 +157,14 @@ TEST(Config, ResolveRejectsInconsistentValues) {
   expect_contains(error_of([&] { resolve(l); }), "train.init");
   Config e;
   expect_contains(error_of([&] { resolve(e); }), "data.dir");
+  Config g;
+  g.data.dir = "/d";
+  g.data.extractor = "gpu";
+  g.train.device = "cpu";
+  expect_contains(error_of([&] { resolve(g); }), "data.extractor = \"gpu\" needs train.device = \"cuda\"");
+  g.data.extractor = "auto";
+  g.data.gpu_cache_gb = 0;
+  expect_contains(error_of([&] { resolve(g); }), "data.gpu_cache_gb must be > 0");
 }
 
 TEST(Config, ResolvedTomlReadsBack) {
