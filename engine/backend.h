@@ -102,6 +102,11 @@ class Backend {
 
   // ---- top-k class indices, int32 [N,k]; ties go to the lower class index ----
   virtual Tensor topk(const Tensor& scores, int k) = 0;
+
+  // ---- the trainer's divergence check ----
+  // Index of the first tensor in ts holding a NaN or ±Inf, or −1 (float32 tensors are checked,
+  // others skipped). On the GPU one flag per tensor comes back to the host, not the tensors.
+  virtual int64_t first_non_finite(const std::vector<Tensor>& ts) = 0;
 };
 
 Backend& backend(Device d);

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <memory>
 
+#include "engine/backend.h"
 #include "engine/dist/replicate.h"
 #if defined(CYTOCON_HAVE_CUDA)
 #include "engine/cuda/cuda.h"
@@ -47,18 +48,16 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const Config& cfg, std::vector<
 // The first parameter or BN statistic holding a NaN/Inf, or "" if all are finite. A NaN in the
 // input can vanish behind a ReLU in the forward pass and still poison the BN gradients and so the
 // weights: the loss alone would notice it one step late, after a checkpoint of bad weights.
+// Checked where the tensors live (Backend::first_non_finite): on the GPU a flag per tensor comes
+// back, not the weights.
 std::string first_non_finite(const models::Network& net) {
-  auto bad = [](const Tensor& t) {
-    if (t.dtype() != DType::f32) return false;
-    for (float v : t.to_vector<float>())
-      if (!std::isfinite(v)) return true;
-    return false;
-  };
-  for (const Param& p : net.params())
-    if (bad(p.value)) return p.name;
-  for (const Buffer& b : net.buffers())
-    if (bad(b.value)) return b.name;
-  return "";
+  std::vector<Tensor> tensors;
+  std::vector<std::string> names;
+  for (const Param& p : net.params()) tensors.push_back(p.value), names.push_back(p.name);
+  for (const Buffer& b : net.buffers()) tensors.push_back(b.value), names.push_back(b.name);
+  if (tensors.empty()) return "";
+  const int64_t i = backend_of(tensors[0]).first_non_finite(tensors);
+  return i < 0 ? "" : names[static_cast<size_t>(i)];
 }
 
 // The same decision on every rank: stop if any rank received SIGINT/SIGTERM.

@@ -488,6 +488,17 @@ class CpuBackend final : public Backend {
     return out;
   }
 
+  int64_t first_non_finite(const std::vector<Tensor>& ts) override {
+    for (size_t i = 0; i < ts.size(); ++i) {
+      need(ts[i], "first_non_finite", "tensor");
+      if (ts[i].dtype() != DType::f32) continue;
+      const float* p = ts[i].data<float>();
+      for (int64_t k = 0; k < ts[i].numel(); ++k)
+        if (!std::isfinite(p[k])) return static_cast<int64_t>(i);
+    }
+    return -1;
+  }
+
  private:
   static void check_labels(const Tensor& labels, int64_t n, const char* op) {
     need(labels, op, "labels");

@@ -87,6 +87,7 @@ class CudaBackend final : public Backend {
     cuda::sgd_step(w, g, v, lr, momentum, weight_decay);
   }
   Tensor topk(const Tensor& scores, int k) override { return cuda::topk(scores, k); }
+  int64_t first_non_finite(const std::vector<Tensor>& ts) override { return cuda::first_non_finite(ts); }
 };
 
 }  // namespace

@@ -60,12 +60,26 @@ cudnnMathType_t requested_math() {
   return cuda_mode().precision == Precision::fp32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
 }
 
-// The four descriptors of one convolution problem with `nb` samples.
+// The four descriptors of one convolution problem with `nb` samples (destroyed on every exit,
+// also when setting one of them throws).
 struct Descs {
   cudnnTensorDescriptor_t x = nullptr, y = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
   Descs(const Geom& g, int64_t nb, cudnnMathType_t math) {
+    try {
+      set(g, nb, math);
+    } catch (...) {
+      destroy();
+      throw;
+    }
+  }
+  ~Descs() { destroy(); }
+  Descs(const Descs&) = delete;
+  Descs& operator=(const Descs&) = delete;
+
+ private:
+  void set(const Geom& g, int64_t nb, cudnnMathType_t math) {
     const cudnnDataType_t dt = data_type();
     CYTOCON_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
     CYTOCON_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
@@ -79,14 +93,13 @@ struct Descs {
                                                         CUDNN_DATA_FLOAT));
     CYTOCON_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, math));
   }
-  ~Descs() {
-    cudnnDestroyTensorDescriptor(x);
-    cudnnDestroyTensorDescriptor(y);
-    cudnnDestroyFilterDescriptor(w);
-    cudnnDestroyConvolutionDescriptor(conv);
+  void destroy() {
+    if (x) cudnnDestroyTensorDescriptor(x);
+    if (y) cudnnDestroyTensorDescriptor(y);
+    if (w) cudnnDestroyFilterDescriptor(w);
+    if (conv) cudnnDestroyConvolutionDescriptor(conv);
+    x = y = nullptr, w = nullptr, conv = nullptr;
   }
-  Descs(const Descs&) = delete;
-  Descs& operator=(const Descs&) = delete;
 };
 
 // Picks from cuDNN's list (heuristic order in deterministic mode, measured order in fast mode):
@@ -226,6 +239,9 @@ class Result {
   std::unique_ptr<Scratch> copy_;
 };
 
+// base + elems elements. The offsets are whole samples (h·w·C elements) or whole filter sets, and
+// C ≥ 16 in every layer cuDNN sees (channel counts 16…128; the one-channel image goes to
+// conv_direct), so every pointer handed to cuDNN stays 32-byte aligned in bf16 as well.
 const char* at(const void* base, int64_t elems, size_t elem) {
   return static_cast<const char*>(base) + static_cast<size_t>(elems) * elem;
 }

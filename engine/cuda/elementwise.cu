@@ -1,4 +1,7 @@
-// Elementwise kernels: add, scale, ReLU, the BN running-statistics update, storage conversion.
+// Elementwise kernels: add, scale, ReLU, the BN running-statistics update, storage conversion,
+// the finiteness check.
+#include <vector>
+
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.h"
 
@@ -16,6 +19,10 @@ __global__ void relu_kernel(const float* x, float* y, int64_t n) {
 }
 __global__ void relu_backward_kernel(const float* dy, const float* y, float* dx, int64_t n) {
   CYTOCON_GRID_LOOP(i, n) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
+}
+// flag = 1 if x holds a NaN or ±Inf; every writer writes the same value (no atomics needed).
+__global__ void non_finite_kernel(const float* x, int64_t n, int* flag) {
+  CYTOCON_GRID_LOOP(i, n) if (!isfinite(x[i])) *flag = 1;
 }
 // r = (1−m)·r + m·b, rounded as the CPU's (no fused multiply-add): bit-identical
 __global__ void running_kernel(float* r, const float* b, float keep, float m, int64_t n) {
@@ -88,6 +95,27 @@ void update_running(Tensor& running, const Tensor& batch, double momentum) {
                                                              1.f - static_cast<float>(momentum),  // as the CPU
                                                              static_cast<float>(momentum), n);
   CYTOCON_CUDA_LAUNCHED();
+}
+
+// One flag per tensor on the device, one copy back: the trainer's check after every step costs a
+// few small kernels instead of copying every parameter to the host.
+int64_t first_non_finite(const std::vector<Tensor>& ts) {
+  if (ts.empty()) return -1;
+  Scratch flags(sizeof(int) * ts.size());
+  CYTOCON_CUDA_CHECK(cudaMemsetAsync(flags.get(), 0, flags.bytes(), stream()));
+  for (size_t i = 0; i < ts.size(); ++i) {
+    check(ts[i].device() == Device::cuda, "cuda first_non_finite: tensor " + std::to_string(i) + " is on the " +
+                                              device_name(ts[i].device()) + ", expected cuda");
+    const int64_t n = ts[i].numel();
+    if (ts[i].dtype() != DType::f32 || n == 0) continue;
+    non_finite_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(fp(ts[i]), n, flags.as<int>() + i);
+    CYTOCON_CUDA_LAUNCHED();
+  }
+  std::vector<int> host(ts.size());
+  to_host(host.data(), flags.get(), flags.bytes());
+  for (size_t i = 0; i < host.size(); ++i)
+    if (host[i]) return static_cast<int64_t>(i);
+  return -1;
 }
 
 }  // namespace cytocon::cuda

@@ -63,6 +63,9 @@ Tensor cross_entropy_forward(const Tensor& logits, const Tensor& labels, const S
 Tensor cross_entropy_backward(const Tensor& logits, const Tensor& labels, const Shards& sh, double dloss);
 Tensor topk(const Tensor& scores, int k);
 
+// elementwise.cu
+int64_t first_non_finite(const std::vector<Tensor>& ts);
+
 // optim.cu
 void lars_step(Tensor& w, const Tensor& g, Tensor& v, const Backend::LarsArgs& a);
 void sgd_step(Tensor& w, const Tensor& g, Tensor& v, double lr, double momentum, double weight_decay);

@@ -10,6 +10,8 @@
 //     ~10⁴–10⁵ float32 terms in a different (blocked/tree) order than the CPU's; the relative
 //     error of such a sum is ~√K·2⁻²⁴ ≈ 2e-5 for K = 10⁴, with margin; exp/log differ by ≤ 2 ulp.
 // The tests also check the determinism of the reductions: a second call gives the same bits.
+#include <limits>
+
 #include "engine/shards.h"
 #include "gpu_test.h"
 
@@ -182,6 +184,27 @@ TEST_F(GpuOps, CrossEntropyAndTopk) {
   Tensor s = cpu_f32({16, 19}, 62, 0.0, 4.0);
   for (int64_t i = 0; i < s.numel(); ++i) s.data<float>()[i] = std::floor(s.data<float>()[i]);
   EXPECT_TRUE(same_bits(cu().topk(gpu(s), 5), cpu().topk(s, 5)));
+}
+
+// The divergence check: the GPU's flags give the CPU's answer, for a NaN or an Inf anywhere in a
+// large tensor (many blocks), a non-float32 tensor is skipped, a CPU tensor is refused.
+TEST_F(GpuOps, FirstNonFinite) {
+  std::vector<Tensor> ts = {cpu_f32({7}, 30), cpu_f32({3, 1000}, 31), cpu_f32({64, 3, 3, 16}, 32)};
+  auto on_gpu = [&] {
+    std::vector<Tensor> g;
+    for (const Tensor& t : ts) g.push_back(gpu(t));
+    return g;
+  };
+  EXPECT_EQ(cu().first_non_finite(on_gpu()), -1);
+  ts[2].data<float>()[ts[2].numel() - 1] = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(cu().first_non_finite(on_gpu()), cpu().first_non_finite(ts));
+  EXPECT_EQ(cu().first_non_finite(on_gpu()), 2);
+  ts[1].data<float>()[1234] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_EQ(cu().first_non_finite(on_gpu()), 1);
+  std::vector<Tensor> g = on_gpu();
+  g.insert(g.begin(), gpu(Tensor::zeros({4}, DType::i32)));
+  EXPECT_EQ(cu().first_non_finite(g), 2);
+  EXPECT_THROW(cu().first_non_finite({ts[0]}), std::runtime_error);
 }
 
 TEST_F(GpuOps, LarsAndSgdSteps) {

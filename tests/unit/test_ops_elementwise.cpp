@@ -44,3 +44,16 @@ TEST(Elementwise, GradientsMatchFiniteDifferences) {
       {test::random_tensor({4, 3, 2, 5}, 4), test::random_tensor({4, 3, 2, 5}, 5)});
   EXPECT_TRUE(r.ok) << r.report;
 }
+
+// The trainer's divergence check: the first float32 tensor holding a NaN or ±Inf, wherever it is
+// in the tensor; other dtypes are not looked at; none → −1.
+TEST(Elementwise, FirstNonFiniteFindsNaNAndInf) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  Backend& b = backend(Device::cpu);
+  auto make = [](std::vector<float> v) { return Tensor::from_vector(v, {static_cast<int64_t>(v.size())}); };
+  EXPECT_EQ(b.first_non_finite({}), -1);
+  EXPECT_EQ(b.first_non_finite({make({1, 2}), make({3e38f, -3e38f})}), -1);
+  EXPECT_EQ(b.first_non_finite({make({1, 2}), make({0, 1, nan}), make({inf})}), 1);
+  EXPECT_EQ(b.first_non_finite({make({1}), make({-inf, 0})}), 1);
+  EXPECT_EQ(b.first_non_finite({Tensor::full({2}, std::nan(""), DType::f64), make({0})}), -1);
+}

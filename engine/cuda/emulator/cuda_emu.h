@@ -69,7 +69,9 @@ void launch(const Body& body, dim3 grid, dim3 block, size_t dynamic_smem = 0, cu
 #define blockDim ::cuemu::block_dim
 #define gridDim ::cuemu::grid_dim
 inline void __syncthreads() { ::cuemu::syncthreads(); }
-// Device code's global min/max overloads (int and float arguments alike).
+// Device code's global min/max overloads (int and float arguments alike) and classification
+// functions.
+using std::isfinite;
 using std::max;
 using std::min;
 
