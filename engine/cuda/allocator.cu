@@ -58,8 +58,13 @@ class CachingAllocator final : public Allocator {
         release_locked();  // give the cache back to the driver and try once more
         if (cudaMalloc(&p, r) != cudaSuccess) {
           (void)cudaGetLastError();
+          size_t free_b = 0, total_b = 0;
+          (void)cudaMemGetInfo(&free_b, &total_b);
+          (void)cudaGetLastError();
           fail("out of GPU memory allocating " + std::to_string(bytes) + " bytes (" + std::to_string(in_use_) +
-               " bytes in use): reduce the batch size");
+               " bytes in use by tensors; the device has " + std::to_string(free_b) + " of " +
+               std::to_string(total_b) + " bytes free): reduce train.batch_size, or use train.precision = \"bf16\", "
+               "or leave more memory to training (data.gpu_cache_gb, or data.extractor = \"cpu\")");
         }
       }
     }

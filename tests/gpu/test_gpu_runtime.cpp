@@ -69,6 +69,19 @@ TEST(GpuRuntime, CachingAllocatorReusesBlocks) {
   EXPECT_EQ(cuda_memory_stats().peak, cuda_memory_stats().in_use);
 }
 
+// More memory than any GPU has (1 TiB): a clear error naming the size, what is in use and the
+// keys that lower the need; the allocator stays usable afterwards.
+TEST(GpuRuntime, OutOfMemoryIsAClearError) {
+  CYTOCON_REQUIRE_GPU();
+  const std::string e = error_of([] { Tensor::empty({int64_t(1) << 38}, DType::f32, Device::cuda); });
+  EXPECT_NE(e.find("out of GPU memory allocating 1099511627776 bytes"), std::string::npos) << e;
+  EXPECT_NE(e.find("bytes free"), std::string::npos) << e;
+  EXPECT_NE(e.find("train.batch_size"), std::string::npos) << e;
+  EXPECT_NE(e.find("train.precision"), std::string::npos) << e;
+  Tensor ok = Tensor::zeros({1000}, DType::f32, Device::cuda);
+  EXPECT_EQ(ok.to(Device::cpu).to_vector<float>(), std::vector<float>(1000, 0.0f));
+}
+
 TEST(GpuRuntime, CopiesAndZeros) {
   CYTOCON_REQUIRE_GPU();
   Tensor a = cpu_f32({5, 7}, 3);

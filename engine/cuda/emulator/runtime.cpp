@@ -14,7 +14,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "engine/cuda/emulator/cuda_emu.h"
@@ -232,6 +234,13 @@ cudaError_t fail_with(cudaError_t e) {
   return e;
 }
 int g_stream_token;  // cudaStream_t handles point here (streams are synchronous)
+
+// The emulated device's memory: 16 GiB, as cudaGetDeviceProperties says; cudaMalloc beyond it
+// fails with cudaErrorMemoryAllocation (without touching host memory), as on a GPU.
+constexpr size_t kDeviceBytes = size_t(16) << 30;
+std::mutex g_mem_mu;
+std::map<void*, size_t> g_allocations;  // pointer → rounded bytes
+size_t g_allocated = 0;
 }  // namespace
 
 extern "C" {
@@ -251,7 +260,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
   std::snprintf(prop->name, sizeof(prop->name), "cytocon CUDA emulator (CPU)");
   prop->major = 9;
   prop->minor = 0;
-  prop->totalGlobalMem = size_t(16) << 30;
+  prop->totalGlobalMem = kDeviceBytes;
   prop->multiProcessorCount = 1;
   prop->warpSize = 32;
   prop->maxThreadsPerBlock = 1024;
@@ -288,9 +297,15 @@ cudaError_t cudaMalloc(void** p, size_t bytes) {
   // 256-byte aligned like cudaMalloc; uninitialised bytes are filled with 0xFF (NaN as float) so a
   // kernel that reads memory nobody wrote gives NaN, not a lucky zero.
   const size_t rounded = (bytes + 255) / 256 * 256;
-  *p = rounded ? std::aligned_alloc(256, rounded) : nullptr;
-  if (rounded && !*p) return fail_with(cudaErrorMemoryAllocation);
-  if (*p) std::memset(*p, 0xFF, rounded);
+  *p = nullptr;
+  if (!rounded) return cudaSuccess;
+  std::lock_guard<std::mutex> lock(g_mem_mu);
+  if (rounded > kDeviceBytes - g_allocated) return fail_with(cudaErrorMemoryAllocation);
+  *p = std::aligned_alloc(256, rounded);
+  if (!*p) return fail_with(cudaErrorMemoryAllocation);
+  std::memset(*p, 0xFF, rounded);
+  g_allocations[*p] = rounded;
+  g_allocated += rounded;
 #ifdef CUEMU_ASAN
   // The rounding is not the caller's: an access past `bytes` is out of bounds, as on a GPU.
   if (*p) ASAN_POISON_MEMORY_REGION(static_cast<char*>(*p) + bytes, rounded - bytes);
@@ -298,6 +313,14 @@ cudaError_t cudaMalloc(void** p, size_t bytes) {
   return cudaSuccess;
 }
 cudaError_t cudaFree(void* p) {
+  if (!p) return cudaSuccess;
+  {
+    std::lock_guard<std::mutex> lock(g_mem_mu);
+    auto it = g_allocations.find(p);
+    if (it == g_allocations.end()) return fail_with(cudaErrorInvalidValue);  // not from cudaMalloc
+    g_allocated -= it->second;
+    g_allocations.erase(it);
+  }
   std::free(p);
   return cudaSuccess;
 }
@@ -314,8 +337,9 @@ cudaError_t cudaMemset(void* p, int value, size_t bytes) {
 }
 cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t) { return cudaMemset(p, value, bytes); }
 cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total) {
-  *free_bytes = size_t(8) << 30;
-  *total = size_t(16) << 30;
+  std::lock_guard<std::mutex> lock(g_mem_mu);
+  *free_bytes = kDeviceBytes - g_allocated;
+  *total = kDeviceBytes;
   return cudaSuccess;
 }
 cudaError_t cudaStreamCreate(cudaStream_t* s) {
