@@ -55,13 +55,12 @@ class StbImage final : public Image {
                    float background) const override {
     check(level == 0, path_ + ": no pyramid level " + std::to_string(level));
     fill_outside(width(), height(), x0, y0, w, h, out, background);
-    const float scale = 1.0f / static_cast<float>((1 << bits_) - 1);
+    const IntensityMap m = intensity_map();
     if (bits_ == 8)
-      copy_block_to_region(pixels_.data(), width(), 0, 0, width(), height(), x0, y0, w, h, out,
-                           scale, false);
+      copy_block_to_region(pixels_.data(), width(), 0, 0, width(), height(), x0, y0, w, h, out, m);
     else
       copy_block_to_region(reinterpret_cast<const uint16_t*>(pixels_.data()), width(), 0, 0,
-                           width(), height(), x0, y0, w, h, out, scale, false);
+                           width(), height(), x0, y0, w, h, out, m);
   }
 
  private:

@@ -10,6 +10,12 @@
 
 namespace cytocon::data {
 
+// How read_region turns a stored sample into an intensity: sample·a + b, one float multiply and
+// one add. a = 1/(2^bits − 1), b = 0; MinIsWhite: a = −1/(2^bits − 1), b = 1.
+struct IntensityMap {
+  float a = 0, b = 0;
+};
+
 struct Level {
   int64_t width = 0, height = 0;
   double downsample = 1.0;  // full-resolution pixels per pixel of this level (x axis)
@@ -22,6 +28,11 @@ class Image {
   int bits() const { return bits_; }  // 8 or 16
   // TIFF PhotometricInterpretation MinIsWhite: read_region returns 1 − sample / (2^bits − 1).
   bool min_is_white() const { return min_is_white_; }
+  // What every reader (and the GPU extractor, data/cuda/gpu_extract.cu) applies to a sample.
+  IntensityMap intensity_map() const {
+    const float scale = 1.0f / static_cast<float>((1 << bits_) - 1);
+    return min_is_white_ ? IntensityMap{-scale, 1.0f} : IntensityMap{scale, 0.0f};
+  }
   const std::vector<Level>& levels() const { return levels_; }  // level 0 = full resolution
   int64_t width() const { return levels_[0].width; }
   int64_t height() const { return levels_[0].height; }

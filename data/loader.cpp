@@ -85,7 +85,7 @@ void Loader::stop() {
 }
 
 void Loader::worker() {
-  const ExtractConfig ec{cfg_.patch_px, cfg_.um_per_px, cfg_.background};
+  const ExtractConfig ec = cfg_.extract_config();
   ExtractScratch scratch;
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {

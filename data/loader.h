@@ -41,6 +41,8 @@ struct LoaderConfig {
   // instead of the CPU path, e.g. a GpuExtractor (data/cuda/gpu_extract.h); Batch::x is what it
   // returns (a CUDA tensor for the GPU). Called from a loader thread, one batch at a time.
   std::function<cytocon::Tensor(const std::vector<SampleRef>&, const std::vector<AugmentParams>&)> batch_extractor;
+
+  ExtractConfig extract_config() const { return {patch_px, um_per_px, background}; }
 };
 
 struct Batch {

@@ -5,23 +5,24 @@
 #include <cstdint>
 #include <cstring>
 
+#include "data/image.h"
+
 namespace cytocon::data {
 
 // Block pixels [bx0, bx0+bw) × [by0, by0+bh) (block origin in level pixels, `stride` samples per
 // block row) intersected with the region [x0, x0+w) × [y0, y0+h) go to out (row pitch w), as
-// v·scale, or 1 − v·scale when invert.
+// v·m.a + m.b (Image::intensity_map).
 template <class T>
 void copy_block_to_region(const T* block, int64_t stride, int64_t bx0, int64_t by0, int64_t bw,
                           int64_t bh, int64_t x0, int64_t y0, int64_t w, int64_t h, float* out,
-                          float scale, bool invert) {
+                          IntensityMap m) {
   const int64_t xa = std::max(bx0, x0), xb = std::min(bx0 + bw, x0 + w);
   const int64_t ya = std::max(by0, y0), yb = std::min(by0 + bh, y0 + h);
   if (xa >= xb || ya >= yb) return;
-  const float a = invert ? -scale : scale, b = invert ? 1.0f : 0.0f;
   for (int64_t y = ya; y < yb; ++y) {
     const T* src = block + (y - by0) * stride + (xa - bx0);
     float* dst = out + (y - y0) * w + (xa - x0);
-    for (int64_t x = 0; x < xb - xa; ++x) dst[x] = static_cast<float>(src[x]) * a + b;
+    for (int64_t x = 0; x < xb - xa; ++x) dst[x] = static_cast<float>(src[x]) * m.a + m.b;
   }
 }
 

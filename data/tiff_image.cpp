@@ -122,7 +122,7 @@ class TiffImage final : public Image {
     const int64_t xa = std::max<int64_t>(x0, 0), xb = std::min(x0 + w, L.width);
     const int64_t ya = std::max<int64_t>(y0, 0), yb = std::min(y0 + h, L.height);
     if (xa >= xb || ya >= yb) return;
-    const float scale = 1.0f / static_cast<float>((1 << bits_) - 1);
+    const IntensityMap m = intensity_map();
     for (int64_t by = ya / lay.bh; by <= (yb - 1) / lay.bh; ++by) {
       for (int64_t bx = xa / lay.bw; bx <= (xb - 1) / lay.bw; ++bx) {
         const int64_t id = by * lay.blocks_across + bx;
@@ -131,11 +131,10 @@ class TiffImage final : public Image {
         const int64_t bx0 = bx * lay.bw, by0 = by * lay.bh;
         const int64_t bw = std::min(lay.bw, L.width - bx0), bh = std::min(lay.bh, L.height - by0);
         if (bits_ == 8)
-          copy_block_to_region(b->data(), lay.bw, bx0, by0, bw, bh, x0, y0, w, h, out, scale,
-                               min_is_white_);
+          copy_block_to_region(b->data(), lay.bw, bx0, by0, bw, bh, x0, y0, w, h, out, m);
         else
           copy_block_to_region(reinterpret_cast<const uint16_t*>(b->data()), lay.bw, bx0, by0, bw,
-                               bh, x0, y0, w, h, out, scale, min_is_white_);
+                               bh, x0, y0, w, h, out, m);
       }
     }
   }

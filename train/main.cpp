@@ -92,7 +92,7 @@ std::string choose_extractor(const Config& cfg, Device device, const std::shared
   if (want == "cpu") return "cpu";
   if (device != Device::cuda) return "cpu (training on the CPU)";
 #if defined(CYTOCON_HAVE_CUDA)
-  const data::ExtractConfig ec{lc.patch_px, lc.um_per_px, lc.background};
+  const data::ExtractConfig ec = lc.extract_config();
   const double need_gb = static_cast<double>(data::level_bytes(*ds, lc.split, ec)) / (1 << 30);
   char why[160];
   std::snprintf(why, sizeof why, "the training sections' levels: %.2f GiB, data.gpu_cache_gb = %g", need_gb,

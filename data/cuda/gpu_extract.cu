@@ -30,7 +30,7 @@ struct PatchJob {
   int bw, bh;               // ... and its size
   const void* pixels;       // device, row-major level image, native samples
   int width, height, bits;
-  float a, b;               // sample → intensity: sample·a + b (the reader's copy_block_to_region)
+  IntensityMap map;         // sample → intensity, as the readers (Image::intensity_map)
   float alpha, beta, gamma;
   int filter;  // Filter
   float delta;
@@ -45,7 +45,7 @@ __device__ __forceinline__ float texel(const PatchJob& j, int xi, int yi, float 
   const size_t k = static_cast<size_t>(y) * j.width + static_cast<size_t>(x);
   const float v = j.bits == 8 ? static_cast<float>(static_cast<const uint8_t*>(j.pixels)[k])
                               : static_cast<float>(static_cast<const uint16_t*>(j.pixels)[k]);
-  return v * j.a + j.b;
+  return v * j.map.a + j.map.b;
 }
 
 // Resampling + intensity: one thread per output pixel, blockIdx.z = sample. extract_patch's
@@ -105,7 +105,7 @@ struct GpuExtractor::Impl {
     void* ptr = nullptr;
     size_t bytes = 0;
     int width = 0, height = 0, bits = 8;
-    float a = 0, b = 0;  // intensity = sample·a + b
+    IntensityMap map;  // sample → intensity (Image::intensity_map)
   };
   std::map<std::pair<int, int>, Staged> staged;   // (section, level) → device image
   std::list<std::pair<int, int>> lru;             // front = most recent
@@ -138,9 +138,7 @@ struct GpuExtractor::Impl {
     s.width = static_cast<int>(L.width);
     s.height = static_cast<int>(L.height);
     s.bits = img.bits();
-    const float scale = 1.0f / static_cast<float>((1 << s.bits) - 1);  // as the readers compute it
-    s.a = img.min_is_white() ? -scale : scale;
-    s.b = img.min_is_white() ? 1.0f : 0.0f;
+    s.map = img.intensity_map();
     const size_t bpp = s.bits / 8;
     s.bytes = static_cast<size_t>(L.width) * L.height * bpp;
     // Evict least recently used sections, but none this batch's jobs already point to (the cache
@@ -165,7 +163,7 @@ struct GpuExtractor::Impl {
       for (size_t k = 0; k < f.size(); ++k) {  // back to the stored sample the reader converted
         long q = std::lround(f[k] * static_cast<float>(top));
         if (img.min_is_white()) q = top - q;
-        if (static_cast<float>(q) * s.a + s.b != f[k])  // the kernel's texel() must give the reader's bits
+        if (static_cast<float>(q) * s.map.a + s.map.b != f[k])  // the kernel's texel() must give the reader's bits
           fail("GPU extraction: " + img.path() + ": pixel value " + std::to_string(f[k]) +
                " is not a sample times 1/" + std::to_string(top) + " as the reader should give");
         if (bpp == 1) raw[k] = static_cast<uint8_t>(q);
@@ -218,7 +216,7 @@ Tensor GpuExtractor::extract(const std::vector<SampleRef>& refs, const std::vect
     J.axx = static_cast<float>(t.axx), J.ayx = static_cast<float>(t.ayx);
     J.x0 = box.x0, J.y0 = box.y0, J.bw = static_cast<int>(box.w), J.bh = static_cast<int>(box.h);
     J.pixels = s.ptr, J.width = s.width, J.height = s.height, J.bits = s.bits;
-    J.a = s.a, J.b = s.b;
+    J.map = s.map;
     J.alpha = aug[k].alpha, J.beta = aug[k].beta, J.gamma = aug[k].gamma;
     J.filter = static_cast<int>(aug[k].filter);
     J.delta = aug[k].delta;
