@@ -1,6 +1,7 @@
 # Convenience wrapper around CMake. `make` builds, `make test` runs the suite, `make demo` runs the
-# CPU demo end to end, `make deps` installs Debian packages, `make bench` prints benchmark figures,
-# `make test-emulated` runs the GPU tests on the CUDA emulator.
+# CPU demo end to end, `make reproduce` the study of docs/reproduction.md, `make deps` installs
+# Debian packages, `make bench` prints benchmark figures, `make test-emulated` runs the GPU tests
+# on the CUDA emulator.
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
@@ -15,7 +16,7 @@ CUDA_FLAGS ?= -DCYTOCON_CUDA=off
 endif
 CTEST_FLAGS ?=
 
-.PHONY: all build configure test test-emulated demo bench deps sanitize sanitize-emulated clean
+.PHONY: all build configure test test-emulated demo reproduce bench deps sanitize sanitize-emulated clean
 
 all: build
 
@@ -45,6 +46,11 @@ test-emulated:
 
 demo: deps build
 	scripts/demo.sh $(BUILD)
+
+# The pre-registered study of docs/reproduction.md: hours on 2 cores, resumes when rerun.
+REPRODUCE_OUT ?= reproduce-out
+reproduce: build
+	scripts/reproduce.sh $(BUILD) $(REPRODUCE_OUT)
 
 bench: build
 	$(BUILD)/bin/cytocon-bench --device cpu --preset tiny
