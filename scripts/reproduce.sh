@@ -51,7 +51,7 @@ lr_of() { awk -v f="$1" -v n="$2" 'BEGIN { printf "%.6g", f * 0.01 * n / 128 }';
 for d in "${DATASETS[@]}"; do
   if [ ! -f "$OUT/data/$d/DONE" ]; then
     say "synthesising $d: ${SYNTH[$d]}"
-    rm -rf "$OUT/data/$d"
+    rm -rf "$OUT/data/$d" && mkdir -p "$OUT/data"
     # shellcheck disable=SC2086
     "$BIN/cytocon-synth" --out "$OUT/data/$d" ${SYNTH[$d]} > /dev/null
     touch "$OUT/data/$d/DONE"
