@@ -121,10 +121,10 @@ std::vector<Row> read_manifest(const std::string& dir) {
     if (r.sec.brain.empty() || r.sec.name.empty()) fail(where + ": empty brain or section name");
     r.sec.image_path = join_path(dir, get("image"));
     r.sec.annotation_path = join_path(dir, get("annotation"));
-    const std::string um = get("um_per_px");
+    const std::string um = trim(get("um_per_px"));
     char* end = nullptr;
-    r.sec.um_per_px = std::strtod(um.c_str(), &end);
-    if (um.empty() || *end != '\0' || !(r.sec.um_per_px > 0) || !std::isfinite(r.sec.um_per_px))
+    r.sec.um_per_px = um.empty() ? 0.0 : std::strtod(um.c_str(), &end);  // empty: the image's own
+    if (!um.empty() && (*end != '\0' || !(r.sec.um_per_px > 0) || !std::isfinite(r.sec.um_per_px)))
       fail(where + ": um_per_px '" + um + "' is not a positive number");
     r.split = get("split");
     if (!r.split.empty()) {
@@ -201,6 +201,26 @@ void raise_open_file_limit() {  // one libtiff handle per section stays open
 
 }  // namespace
 
+// The manifest's um_per_px against the file's (docs/data.md, "Pixel size"): an empty manifest
+// entry takes the file's; both present and more than 1 % apart is a warning (the manifest wins).
+template <class Warn>
+void check_pixel_size(Section& s, const Image& img, const std::string& where, Warn&& warn) {
+  const std::optional<double> file = img.um_per_px();
+  if (s.um_per_px == 0) {
+    if (!file)
+      fail(where + ": um_per_px is empty and " + s.image_path +
+           " states no pixel size (OME-XML PhysicalSizeX, Aperio MPP or TIFF resolution tags)");
+    s.um_per_px = *file;
+    return;
+  }
+  if (file && std::abs(s.um_per_px / *file - 1.0) > 0.01) {
+    char msg[160];
+    std::snprintf(msg, sizeof msg, ": manifest um_per_px %g disagrees with the image's %g by %.1f %% (using %g)",
+                  s.um_per_px, *file, 100.0 * std::abs(s.um_per_px / *file - 1.0), s.um_per_px);
+    warn(where + msg + " for " + s.image_path);
+  }
+}
+
 struct DatasetBuilder {
   static std::shared_ptr<Dataset> build(const std::string& dir, const DatasetOptions& opt) {
     check(opt.spacing_um > 0, "dataset option spacing_um must be > 0, got " + std::to_string(opt.spacing_um));
@@ -223,6 +243,7 @@ struct DatasetBuilder {
     for (Row& r : rows) {
       Section& s = r.sec;
       auto img = open_image(s.image_path);
+      check_pixel_size(s, *img, dir + "/manifest.csv:" + std::to_string(r.line), warn);
       s.width = img->width();
       s.height = img->height();
       const int32_t sec_id = static_cast<int32_t>(ds->sections_.size());

@@ -14,7 +14,7 @@ namespace cytocon::data {
 PatchTransform patch_transform(const Image& img, const Section& sec, const SampleRef& s,
                                const AugmentParams& a, const ExtractConfig& cfg) {
   PatchTransform t;
-  t.level = img.nearest_level(sec.um_per_px, cfg.um_per_px);
+  t.level = img.level_for(sec.um_per_px, cfg.um_per_px);
   const double ds = img.levels()[t.level].downsample;
   const double scale = cfg.um_per_px / (sec.um_per_px * ds);  // level px per output px
   const double shift = a.shift_mm * 1000.0 / sec.um_per_px;     // full-res px
@@ -39,7 +39,7 @@ size_t level_bytes(const Dataset& ds, Split split, const ExtractConfig& cfg) {
     const Section& sec = ds.sections()[k];
     if (sec.split != split) continue;
     const Image& img = ds.image(static_cast<int>(k));
-    const Level& L = img.levels()[img.nearest_level(sec.um_per_px, cfg.um_per_px)];
+    const Level& L = img.levels()[img.level_for(sec.um_per_px, cfg.um_per_px)];
     bytes += static_cast<size_t>(L.width) * static_cast<size_t>(L.height) * static_cast<size_t>(img.bits() / 8);
   }
   return bytes;

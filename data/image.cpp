@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 
 #include "data/region_copy.h"
 #include "engine/tensor.h"
@@ -77,14 +78,39 @@ std::string lower_extension(const std::string& path) {
 
 }  // namespace
 
-int Image::nearest_level(double full_res_um, double target_um) const {
+int Image::level_for(double full_res_um, double target_um) const {
+  // f = how many times finer than the target a level is (> 1 finer, < 1 coarser).
+  auto finer = [&](size_t l) { return target_um / (full_res_um * levels_[l].downsample); };
   int best = 0;
   double best_d = 1e300;
   for (size_t i = 0; i < levels_.size(); ++i) {
-    const double d = std::abs(std::log(full_res_um * levels_[i].downsample / target_um));
+    const double d = std::abs(std::log(finer(i)));
     if (d < best_d - 1e-9) {
       best_d = d;
       best = static_cast<int>(i);
+    }
+  }
+  const double kRoot2 = std::sqrt(2.0), kTol = 1e-9;
+  if (finer(best) > kRoot2 + kTol) {  // reads more than 2× the pixels: a coarser level within 2×?
+    int coarser = -1;
+    for (size_t i = 0; i < levels_.size(); ++i)
+      if (finer(i) < 1 && finer(i) >= 0.5 - kTol && (coarser < 0 || finer(i) > finer(coarser)))
+        coarser = static_cast<int>(i);
+    if (coarser >= 0) best = coarser;
+  }
+  const double f = finer(best);
+  if (f > kRoot2 + kTol || f < 1 / kRoot2 - kTol) {
+    std::lock_guard<std::mutex> lock(logged_mu_);
+    if (logged_.insert(target_um).second) {
+      char msg[256];
+      if (f > 1)
+        std::snprintf(msg, sizeof msg, "%.3g times finer, %.3g times the pixels needed: no level within 2x coarser", f,
+                      f * f);
+      else
+        std::snprintf(msg, sizeof msg, "%.3g times coarser (upsampled): %s", 1 / f,
+                      best == 0 ? "no finer level" : "the next finer level needs over 2x the pixels");
+      std::fprintf(stderr, "cytocon: %s: patches at %g um/px read pyramid level %d (%g um/px), %s\n", path_.c_str(),
+                   target_um, best, full_res_um * levels_[best].downsample, msg);
     }
   }
   return best;

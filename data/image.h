@@ -1,10 +1,14 @@
 // Section images: a pyramid of grayscale levels read region by region (DESIGN.md, "Dataset
 // directory"). TIFF (8/16-bit, strips or tiles, BigTIFF, pyramids as SubIFDs or as further pages)
 // goes through libtiff and a bounded LRU block cache, so a patch reads only the tiles it needs;
-// PNG/JPEG are decoded whole by stb_image. All methods are thread-safe.
+// colour (RGB, JPEG YCbCr) becomes grayscale as a block is decoded. PNG/JPEG are decoded whole by
+// stb_image. All methods are thread-safe.
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,14 +45,25 @@ class Image {
   // image get `background`.
   virtual void read_region(int level, int64_t x0, int64_t y0, int64_t w, int64_t h, float* out,
                            float background) const = 0;
-  // The level whose µm/px is nearest to target_um in log scale (ties: the finer level).
-  int nearest_level(double full_res_um, double target_um) const;
+  // Full-resolution µm per pixel as the file states it (OME-XML PhysicalSizeX, Aperio MPP, TIFF
+  // resolution tags; data/pixel_size.h); nullopt when it does not (PNG/JPEG always).
+  std::optional<double> um_per_px() const { return um_per_px_; }
+  // The level patches at target_um read (docs/data.md, "Level choice"): the level nearest in log
+  // scale (ties: the finer), except that a level reading more than 2× the pixels needed (finer by
+  // more than √2) gives way to a coarser level within 2× of the target. When the level read is
+  // not within √2 of the target, says so once per image and target on stderr.
+  int level_for(double full_res_um, double target_um) const;
 
  protected:
   std::string path_;
   int bits_ = 8;
   bool min_is_white_ = false;
+  std::optional<double> um_per_px_;
   std::vector<Level> levels_;
+
+ private:
+  mutable std::mutex logged_mu_;
+  mutable std::set<double> logged_;  // targets whose level choice was reported
 };
 
 // Opens by extension (.tif/.tiff/.btf → libtiff, .png/.jpg/.jpeg → stb_image). Errors name the

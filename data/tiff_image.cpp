@@ -1,5 +1,6 @@
-// TIFF sections through libtiff: 8/16-bit unsigned grayscale (MinIsBlack or MinIsWhite), strips
-// or tiles, classic or BigTIFF, any codec libtiff was built with. Pyramid levels are found as
+// TIFF sections through libtiff: 8/16-bit unsigned grayscale (MinIsBlack or MinIsWhite), RGB or
+// JPEG-compressed YCbCr (converted to grayscale block by block, data/luma.h), strips or tiles,
+// classic or BigTIFF, any codec libtiff was built with. Pyramid levels are found as
 // SubIFDs of the first page, or as further pages with the same sample format and aspect ratio
 // and a smaller width (FILETYPE_REDUCEDIMAGE or not). A read decodes only the blocks it touches,
 // through the shared tile cache; one libtiff handle per file, guarded by a mutex.
@@ -11,6 +12,8 @@
 #include <mutex>
 
 #include "data/image.h"
+#include "data/luma.h"
+#include "data/pixel_size.h"
 #include "data/region_copy.h"
 #include "data/tile_cache.h"
 #include "engine/tensor.h"
@@ -28,6 +31,8 @@ struct LevelLayout {
   bool tiled = false;
   int64_t bw = 0, bh = 0;  // block (tile or strip) size in pixels
   int64_t blocks_across = 0;
+  int samples = 1;        // per decoded pixel: 1 grayscale, 3 or 4 colour (RGB, alpha ignored)
+  bool jpeg_rgb = false;  // JPEG-compressed YCbCr: libtiff converts to RGB (JPEGCOLORMODE)
 };
 
 // libtiff reports errors through handlers; collect the last message per handle.
@@ -165,9 +170,10 @@ class TiffImage final : public Image {
     TIFFGetFieldDefaulted(tif_, TIFFTAG_BITSPERSAMPLE, &bps);
     TIFFGetFieldDefaulted(tif_, TIFFTAG_SAMPLEFORMAT, &fmt);
     if (!TIFFGetField(tif_, TIFFTAG_PHOTOMETRIC, &photo)) photo = PHOTOMETRIC_MINISBLACK;
-    if (spp != 1) {
-      err = "unsupported sample format: " + std::to_string(spp) +
-            " samples per pixel (expected 1, grayscale)";
+    const bool colour = photo == PHOTOMETRIC_RGB || photo == PHOTOMETRIC_YCBCR;
+    if (colour ? spp < 3 : spp != 1) {
+      err = "unsupported sample format: " + std::to_string(spp) + " samples per pixel with photometric " +
+            std::to_string(photo) + " (expected 1 grayscale sample, or RGB)";
       return false;
     }
     if ((bps != 8 && bps != 16) || fmt != SAMPLEFORMAT_UINT) {
@@ -176,9 +182,9 @@ class TiffImage final : public Image {
             " (expected 8- or 16-bit unsigned)";
       return false;
     }
-    if (photo != PHOTOMETRIC_MINISBLACK && photo != PHOTOMETRIC_MINISWHITE) {
+    if (!colour && photo != PHOTOMETRIC_MINISBLACK && photo != PHOTOMETRIC_MINISWHITE) {
       err = "unsupported photometric interpretation " + std::to_string(photo) +
-            " (expected MinIsBlack or MinIsWhite grayscale)";
+            " (expected MinIsBlack or MinIsWhite grayscale, RGB or JPEG-compressed YCbCr)";
       return false;
     }
     uint16_t comp = COMPRESSION_NONE;
@@ -187,6 +193,23 @@ class TiffImage final : public Image {
       err = "compression " + std::to_string(comp) + " is not supported by this libtiff";
       return false;
     }
+    if (colour) {
+      uint16_t planar = PLANARCONFIG_CONTIG;
+      TIFFGetFieldDefaulted(tif_, TIFFTAG_PLANARCONFIG, &planar);
+      if (planar != PLANARCONFIG_CONTIG) {
+        err = "colour planes stored separately (PlanarConfiguration 2) are not supported (expected interleaved RGB)";
+        return false;
+      }
+      if (photo == PHOTOMETRIC_YCBCR) {
+        if (comp != COMPRESSION_JPEG) {
+          err = "YCbCr without JPEG compression is not supported (expected JPEG-compressed YCbCr, RGB or grayscale)";
+          return false;
+        }
+        lay.jpeg_rgb = true;
+        TIFFSetField(tif_, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+      }
+    }
+    lay.samples = colour ? spp : 1;
     L.width = w;
     L.height = h;
     bits = bps;
@@ -208,7 +231,7 @@ class TiffImage final : public Image {
       lay.bw = w;
       lay.bh = std::clamp<int64_t>(rps, 1, h);
     }
-    if (lay.bw * lay.bh * (bps / 8) > kMaxBlockBytes) {
+    if (lay.bw * lay.bh * lay.samples * (bps / 8) > kMaxBlockBytes) {
       err = "a tile/strip of " + std::to_string(lay.bw) + "x" + std::to_string(lay.bh) +
             " pixels exceeds 1 GiB";
       return false;
@@ -228,6 +251,7 @@ class TiffImage final : public Image {
     LevelLayout lay0;
     std::string err;
     if (!describe(L0, lay0, bits_, min_is_white_, err)) fail(path_ + ": " + err);
+    read_pixel_size();
     levels_.push_back(L0);
     layout_.push_back(lay0);
     // SubIFD pyramid (OME-TIFF style).
@@ -277,12 +301,26 @@ class TiffImage final : public Image {
     bool invert = false;
     std::string err;
     if (!describe(L, lay, bits, invert, err)) return;  // e.g. an RGB label image: not a level
-    if (bits != bits_ || invert != min_is_white_ || L.width >= levels_[0].width) return;
+    if (bits != bits_ || invert != min_is_white_ || (lay.samples > 1) != (layout_[0].samples > 1) ||
+        L.width >= levels_[0].width)
+      return;
     const double r0 = static_cast<double>(levels_[0].width) / levels_[0].height;
     const double r = static_cast<double>(L.width) / L.height;
     if (std::abs(r / r0 - 1.0) > 0.02 + 2.0 / std::min(L.width, L.height)) return;
     levels_.push_back(L);
     layout_.push_back(lay);
+  }
+
+  // The first page's pixel size: its description (OME-XML, Aperio), else its resolution tags.
+  void read_pixel_size() {
+    char* desc = nullptr;
+    if (TIFFGetField(tif_, TIFFTAG_IMAGEDESCRIPTION, &desc) && desc) um_per_px_ = um_per_px_from_description(desc);
+    float xres = 0;
+    uint16_t unit = RESUNIT_INCH;
+    if (!um_per_px_ && TIFFGetField(tif_, TIFFTAG_XRESOLUTION, &xres)) {
+      TIFFGetFieldDefaulted(tif_, TIFFTAG_RESOLUTIONUNIT, &unit);
+      um_per_px_ = um_per_px_from_resolution(xres, unit);
+    }
   }
 
   // Loads the directory of `level` (caller holds mu_ except during construction).
@@ -292,6 +330,7 @@ class TiffImage final : public Image {
     const bool ok = lay.subifd ? TIFFSetSubDirectory(tif_, lay.offset) : TIFFSetDirectory(tif_, lay.dir);
     if (!ok) fail(path_ + ": cannot read the directory of pyramid level " + std::to_string(level) +
                   " (" + why("corrupt file") + ")");
+    if (lay.jpeg_rgb) TIFFSetField(tif_, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);  // per directory
     current_ = level;
   }
 
@@ -300,7 +339,7 @@ class TiffImage final : public Image {
     if (Block b = cache_get(key)) return b;
     const LevelLayout& lay = layout_[level];
     auto buf = std::make_shared<std::vector<uint8_t>>(
-        static_cast<size_t>(lay.bw * lay.bh * (bits_ / 8)), uint8_t(0));
+        static_cast<size_t>(lay.bw * lay.bh * lay.samples * (bits_ / 8)), uint8_t(0));
     {
       std::lock_guard<std::mutex> lock(mu_);
       const_cast<TiffImage*>(this)->select(level);
@@ -314,6 +353,15 @@ class TiffImage final : public Image {
         fail(path_ + ": cannot decode " + (lay.tiled ? "tile " : "strip ") + std::to_string(id) +
              " of pyramid level " + std::to_string(level) + " (" + why("truncated or corrupt file") +
              ")");
+    }
+    if (lay.samples > 1) {  // colour → grayscale in place (the cache holds grayscale)
+      if (bits_ == 8)
+        rgb_to_luma(buf->data(), lay.bw * lay.bh, lay.samples, buf->data());
+      else
+        rgb_to_luma(reinterpret_cast<const uint16_t*>(buf->data()), lay.bw * lay.bh, lay.samples,
+                    reinterpret_cast<uint16_t*>(buf->data()));
+      buf->resize(static_cast<size_t>(lay.bw * lay.bh * (bits_ / 8)));
+      buf->shrink_to_fit();
     }
     Block b = buf;
     cache_put(key, b);

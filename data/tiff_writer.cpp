@@ -36,7 +36,7 @@ namespace {
 
 template <class T>
 void write_directory(TIFF* tif, const std::string& path, const T* px, int64_t w, int64_t h,
-                     const TiffWriteOptions& o, bool reduced) {
+                     const TiffWriteOptions& o, bool reduced, double um_per_px) {
   const int bits = sizeof(T) * 8;
   TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, static_cast<uint32_t>(w));
   TIFFSetField(tif, TIFFTAG_IMAGELENGTH, static_cast<uint32_t>(h));
@@ -51,6 +51,11 @@ void write_directory(TIFF* tif, const std::string& path, const T* px, int64_t w,
                                                      : COMPRESSION_NONE);
   if (o.compression != Compression::none) TIFFSetField(tif, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
   if (reduced) TIFFSetField(tif, TIFFTAG_SUBFILETYPE, FILETYPE_REDUCEDIMAGE);
+  if (um_per_px > 0) {  // pixels per centimetre
+    TIFFSetField(tif, TIFFTAG_RESOLUTIONUNIT, RESUNIT_CENTIMETER);
+    TIFFSetField(tif, TIFFTAG_XRESOLUTION, static_cast<float>(1e4 / um_per_px));
+    TIFFSetField(tif, TIFFTAG_YRESOLUTION, static_cast<float>(1e4 / um_per_px));
+  }
   const T inv = static_cast<T>((1u << bits) - 1);
   auto conv = [&](T v) { return o.min_is_white ? static_cast<T>(inv - v) : v; };
   if (o.tiled && o.compression == Compression::deflate) {
@@ -124,9 +129,10 @@ void write_all(const std::string& path, const T* pixels, int64_t w, int64_t h, c
     std::vector<toff_t> offs(levels.size(), 0);
     TIFFSetField(tif, TIFFTAG_SUBIFD, static_cast<uint16_t>(levels.size()), offs.data());
   }
-  write_directory(tif, path, pixels, w, h, o, false);
+  write_directory(tif, path, pixels, w, h, o, false, o.um_per_px);
   for (size_t i = 0; i < levels.size(); ++i)
-    write_directory(tif, path, levels[i].data(), dims[i].first, dims[i].second, o, true);
+    write_directory(tif, path, levels[i].data(), dims[i].first, dims[i].second, o, true,
+                    o.um_per_px * static_cast<double>(w) / static_cast<double>(dims[i].first));
   TIFFClose(tif);
 }
 

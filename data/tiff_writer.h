@@ -20,6 +20,7 @@ struct TiffWriteOptions {
   Pyramid pyramid = Pyramid::none;
   int64_t min_level_px = 256;  // stop adding levels once the longer side is below this
   bool min_is_white = false;   // store inverted (PHOTOMETRIC_MINISWHITE)
+  double um_per_px = 0;        // > 0: full-resolution pixel size in the resolution tags (per cm)
 };
 
 // `pixels` holds w·h samples of `bits` (8: uint8_t, 16: uint16_t), row-major.

@@ -1,7 +1,8 @@
 // cytocon-databench: CPU patch extraction + augmentation throughput (DESIGN.md "Performance"):
 // patches/s on one core (extract_patch in a loop) and through the Loader with N threads, on a
 // dataset directory (e.g. one written by cytocon-synth at 2 µm/px for the paper's 1129 px).
-// Prints one JSON line per measurement.
+// Prints one JSON line per measurement. Exit status: 0 done, 1 an error (one line on stderr naming
+// the file and what is wrong), CLI11's non-zero status for a bad command line.
 #include <CLI/CLI.hpp>
 #include <time.h>
 
@@ -15,7 +16,9 @@
 #include "engine/backend.h"
 #endif
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   using namespace cytocon::data;
   CLI::App app{"cytocon-databench: CPU patch extraction and augmentation throughput"};
   std::string dir;
@@ -100,4 +103,15 @@ int main(int argc, char** argv) {
   }
 #endif
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cytocon-databench: %s\n", e.what());
+    return 1;
+  }
 }

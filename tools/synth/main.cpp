@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
                                               : data::Compression::none;
   topt.pyramid = pyramid == "pages" ? data::Pyramid::pages : pyramid == "subifds" ? data::Pyramid::subifds : data::Pyramid::none;
   topt.bigtiff = W * H > (int64_t(3) << 30);
+  topt.um_per_px = um;  // in the resolution tags too (docs/data.md, "Pixel size")
 
   make_dir(out);
   make_dir(out + "/images");
