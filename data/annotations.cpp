@@ -69,10 +69,6 @@ void add_feature(const json& f, size_t index, const std::string& name, Annotatio
       out.centrelines.push_back(Centreline{area, std::move(p)});
     }
   } else if (type == "Polygon" || type == "MultiPolygon") {
-    if (area.empty()) {
-      out.warnings.push_back(where + ": polygon without a class name, skipped");
-      return;
-    }
     std::vector<json> polys;
     if (!c.is_array()) fail(where + ": " + type + " coordinates must be an array");
     if (type == "Polygon") polys.push_back(c);
@@ -157,7 +153,7 @@ std::vector<LabelledPoint> sample_centrelines(const Annotations& a, double spaci
         std::string area = c.area;
         if (area.empty())
           for (const AreaPolygon& poly : a.polygons)
-            if (poly.contains(s)) {
+            if (!poly.area.empty() && poly.contains(s)) {
               area = poly.area;
               break;
             }

@@ -18,7 +18,7 @@ struct Centreline {
 };
 
 struct AreaPolygon {
-  std::string area;
+  std::string area;  // may be empty (e.g. a "cortex" outline): ribbon for derived centrelines, no label
   std::vector<std::vector<Point2>> rings;  // first = outer ring, then holes (even-odd rule)
   bool contains(Point2 p) const;
 };
@@ -35,7 +35,7 @@ Annotations read_geojson(const std::string& path);
 
 // Points every `spacing_px` of arc length along each centreline (from its first vertex), each
 // labelled by the rule in docs/data.md: the centreline's own class if it has one, else the class
-// of the first polygon (file order) containing the point; unlabelled points are dropped.
+// of the first classified polygon (file order) containing the point; unlabelled points are dropped.
 struct LabelledPoint {
   Point2 p;
   std::string area;

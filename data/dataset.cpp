@@ -251,6 +251,8 @@ struct DatasetBuilder {
       for (const auto& w : ann.warnings) warn(w);
       std::map<std::string, int64_t> unknown;
       int64_t outside = 0, kept = 0;
+      ann.centrelines = select_centrelines(ann, opt.centrelines, s.um_per_px,
+                                           SectionSize{double(s.width), double(s.height)});
       for (const LabelledPoint& p : sample_centrelines(ann, opt.spacing_um / s.um_per_px)) {
         auto it = id.find(p.area);
         if (it == id.end()) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "data/centreline.h"
 #include "data/image.h"
 
 namespace cytocon::data {
@@ -23,6 +24,9 @@ Split parse_split(const std::string& s);  // "train" | "test" | "unseen"
 
 struct DatasetOptions {
   double spacing_um = 100.0;  // centreline sampling step (µm)
+  // Which centrelines the points lie on (data.centrelines, docs/data.md): drawn where a section
+  // has any, else derived from its area polygons (automatic); only drawn; only derived.
+  CentrelineSource centrelines = CentrelineSource::automatic;
   // Sections without a manifest `split` entry: per training brain, a seeded 20% are test.
   double test_fraction = 0.2;
   uint64_t split_seed = 0;  // Philox key for the split (Purpose::split)

@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
   app.add_option("--um-per-px", o.um_per_px, "override the stored config: patch resolution");
   app.add_option("--spacing-um", o.spacing_um, "override the stored config: centreline spacing");
   app.add_option("--test-fraction", o.test_fraction, "override the stored config: X_te fraction");
+  app.add_option("--centrelines", o.centrelines, "override the stored config: auto, annotated or derived")
+      ->check(CLI::IsMember({"auto", "annotated", "derived"}));
   app.add_flag("--quiet", o.quiet, "no progress lines");
   app.add_option("--compare", compare, "write the model x dataset table of the given evaluations to this file");
   app.add_option("dirs", dirs, "evaluation directories for --compare");

@@ -113,6 +113,7 @@ void run_evaluation(const EvalOptions& opt) {
   if (!opt.preset.empty()) cfg.model.preset = opt.preset;
   if (opt.um_per_px > 0) cfg.data.um_per_px = opt.um_per_px;
   if (opt.spacing_um > 0) cfg.data.spacing_um = opt.spacing_um;
+  if (!opt.centrelines.empty()) cfg.data.centrelines = opt.centrelines;
   if (opt.test_fraction >= 0) cfg.data.test_fraction = opt.test_fraction;
   const models::Preset preset = models::preset_by_name(cfg.model.preset);
   if (cfg.data.patch_px == 0 || !opt.preset.empty()) cfg.data.patch_px = preset.input_px;
@@ -124,6 +125,7 @@ void run_evaluation(const EvalOptions& opt) {
 
   data::DatasetOptions dso;
   dso.spacing_um = cfg.data.spacing_um;
+  dso.centrelines = data::parse_centreline_source(cfg.data.centrelines);
   dso.test_fraction = cfg.data.test_fraction;
   dso.quiet = opt.quiet;
   auto ds = data::Dataset::open(opt.data, dso);

@@ -21,6 +21,7 @@ struct EvalOptions {
   // (needed for weights without one, e.g. exported from PyTorch). Empty / 0 = from the file.
   std::string preset;
   double um_per_px = 0, spacing_um = 0, test_fraction = -1;
+  std::string centrelines;  // "auto" | "annotated" | "derived" ("" = from the file)
   bool quiet = false;
 };
 

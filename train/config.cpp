@@ -57,6 +57,7 @@ std::vector<Key> keys(Config& c) {
       {"data", "patch_px", Kind::integer, &d.patch_px, {}},
       {"data", "patches_per_area", Kind::integer, &d.patches_per_area, {}},
       {"data", "spacing_um", Kind::number, &d.spacing_um, {}},
+      {"data", "centrelines", Kind::choice, &d.centrelines, {"auto", "annotated", "derived"}},
       {"data", "test_fraction", Kind::number, &d.test_fraction, {}},
       {"data", "threads", Kind::integer, &d.threads, {}},
       {"data", "prefetch", Kind::integer, &d.prefetch, {}},

@@ -19,6 +19,7 @@ struct DataConfig {
   int64_t patch_px = 0;              // patch side S; 0 = the preset's input size
   int64_t patches_per_area = 1200;   // patches drawn per area and epoch (paper §3)
   double spacing_um = 100.0;         // spacing of sample points along the cortical centreline
+  std::string centrelines = "auto";  // "auto" | "annotated" | "derived" (docs/data.md)
   double test_fraction = 0.2;        // sections of the training brains held out as X_te
   int64_t threads = 0;               // loader threads (0 = one per core)
   int64_t prefetch = 2;              // batches prepared ahead

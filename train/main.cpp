@@ -136,6 +136,7 @@ int main(int argc, char** argv) {
         Device device = pick_device(cfg.train.device);
         data::DatasetOptions dso;
         dso.spacing_um = cfg.data.spacing_um;
+        dso.centrelines = data::parse_centreline_source(cfg.data.centrelines);
         dso.test_fraction = cfg.data.test_fraction;
         dso.quiet = ctx.rank() != 0;
         auto ds = data::Dataset::open(cfg.data.dir, dso);
