@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
   app.add_option("--centrelines", o.centrelines, "override the stored config: auto, annotated or derived")
       ->check(CLI::IsMember({"auto", "annotated", "derived"}));
   app.add_flag("--quiet", o.quiet, "no progress lines");
+  app.add_option("--dump-patches", o.dump_patches,
+                 "also write the input patches (x [n,S,S,1] float32, index [n]) to this safetensors file");
   app.add_option("--compare", compare, "write the model x dataset table of the given evaluations to this file");
   app.add_option("dirs", dirs, "evaluation directories for --compare");
   CLI11_PARSE(app, argc, argv);

@@ -173,8 +173,8 @@ void run_evaluation(const EvalOptions& opt) {
   lc.threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   data::Loader loader(ds, lc);
   const int64_t dim = preset.feature_dim(), classes = ci.num_classes;
-  std::vector<float> h, scores;
-  std::vector<int32_t> labels;
+  std::vector<float> h, scores, patches;  // patches: only with --dump-patches
+  std::vector<int32_t> labels, points;
   std::vector<PredictionRow> rows;
   h.reserve(n * dim);
   scores.reserve(n * classes);
@@ -182,6 +182,10 @@ void run_evaluation(const EvalOptions& opt) {
   loader.start(0, 0);
   for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
     data::Batch batch = loader.next();
+    if (!opt.dump_patches.empty()) {
+      std::vector<float> xv = batch.x.to_vector<float>();
+      patches.insert(patches.end(), xv.begin(), xv.end());
+    }
     NoGrad no_grad;
     Tensor hb = net.encode(batch.x.to(device), /*training=*/false, sh);
     Tensor sb = net.classify(hb, sh);
@@ -192,6 +196,7 @@ void run_evaluation(const EvalOptions& opt) {
       const data::Section& s = ds->sections()[r.section];
       rows.push_back({r.point, s.brain, s.name, r.label, {}, 0});
       labels.push_back(r.label);
+      points.push_back(r.point);
     }
   }
   check(static_cast<int64_t>(labels.size()) == n && static_cast<int64_t>(h.size()) == n * dim,
@@ -220,8 +225,17 @@ void run_evaluation(const EvalOptions& opt) {
   // Files first (the numbers), then the figures.
   write_predictions_csv(opt.out + "/predictions.csv", rows, info.names);
   io::write_safetensors(opt.out + "/features.safetensors",
-                        {{"h", Tensor::from_vector(h, {n, dim})}, {"labels", Tensor::from_vector(labels, {n})}},
+                        {{"h", Tensor::from_vector(h, {n, dim})},
+                         {"logits", Tensor::from_vector(scores, {n, classes})},
+                         {"labels", Tensor::from_vector(labels, {n})}},
                         {{"model", info.model}, {"split", opt.split}, {"checkpoint", opt.checkpoint}});
+  if (!opt.dump_patches.empty()) {
+    const int64_t px = cfg.data.patch_px;
+    io::write_safetensors(opt.dump_patches,
+                          {{"x", Tensor::from_vector(patches, {n, px, px, 1})}, {"index", Tensor::from_vector(points, {n})}},
+                          {{"split", opt.split}, {"data", opt.data}, {"um_per_px", fmt_g(cfg.data.um_per_px)},
+                           {"patch_px", std::to_string(px)}});
+  }
   io::write_file_atomic(opt.out + "/clusters.md", "# Ward clusters of " + info.model + " features on " +
                                                       dataset_name(opt.split) + " (paper Table 1)\n\n" +
                                                       composition_markdown(comp, info.names));

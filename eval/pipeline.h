@@ -23,6 +23,7 @@ struct EvalOptions {
   double um_per_px = 0, spacing_um = 0, test_fraction = -1;
   std::string centrelines;  // "auto" | "annotated" | "derived" ("" = from the file)
   bool quiet = false;
+  std::string dump_patches;  // if set: write the network's input patches here (safetensors)
 };
 
 // Runs the evaluation and writes metrics.json, predictions.csv, features.safetensors,

@@ -3,6 +3,9 @@
 set -euo pipefail
 pkgs=(cmake g++ make pkg-config libomp-dev libgtest-dev googletest libtiff-dev libstb-dev
       libcli11-dev libtomlplusplus-dev nlohmann-json3-dev mpich libmpich-dev)
+# CYTOCON_DEPS_TORCH=1 (CI): also Debian's PyTorch, for the cross-checks in tests/torch (which skip
+# without it) and python/ (about 3 minutes to install).
+[ "${CYTOCON_DEPS_TORCH:-0}" = 1 ] && pkgs+=(python3-torch)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Independent check of cytocon-probe against PyTorch (issue 2, "Done when").
 
-Builds the tiny-preset network (5 blocks, 561 px) + projection head + classifier in PyTorch with
-cytocon's parameter names, draws random weights (BN affine parameters and running statistics
+Builds the network of a preset (--preset tiny: 5 blocks, 561 px; paper: 6 blocks, 1129 px) +
+projection head + classifier in PyTorch with cytocon's parameter names (python/cytocon_torch.py),
+draws random weights (BN affine parameters and running statistics
 randomised too) and a random batch (N=4, labels with one repeated class and one unique one),
-writes both as safetensors (by hand: struct + json), runs `cytocon-probe` for the SupCon loss
+writes both as safetensors, runs `cytocon-probe` for the SupCon loss
 (with --step) and for cross-entropy, each in float64 and float32 (--dtype), and compares loss,
 z/logits, every grad.<name>, state.<name> and next.<name> with the PyTorch float64 reference.
 
@@ -16,13 +17,12 @@ Error measure per tensor: max|cytocon - torch| / max|torch| (normwise relative).
   layers below it by up to ~1e-2 (seen with --seed 2: one flip in block 1 out of 1.2M
   activations; PyTorch float32 hits such flips on other seeds). The float64 run is the exact test.
 
-Usage: /usr/bin/python3 scripts/torch_probe_check.py [--probe build/bin/cytocon-probe] [--keep DIR]
+Usage: /usr/bin/python3 scripts/torch_probe_check.py [--probe build/bin/cytocon-probe] [--preset tiny|paper]
+       [--keep DIR]
 Exit codes: 0 pass, 1 mismatch or error, 77 skipped (no PyTorch/numpy, or probe binary missing).
 """
 import argparse
-import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
@@ -37,105 +37,18 @@ except ImportError as e:  # PyTorch is optional: the check skips itself
     print(f"SKIP: PyTorch/numpy not available ({e})")
     sys.exit(SKIP)
 
-WIDTHS = [16, 32, 64, 64, 128]  # tiny preset (DESIGN.md)
-S = 561
-TAU = 0.07
 
-# ---- safetensors, by hand -------------------------------------------------------------------
-DT = {np.dtype("float32"): "F32", np.dtype("float64"): "F64", np.dtype("int32"): "I32",
-      np.dtype("int64"): "I64", np.dtype("uint8"): "U8"}
-ND = {v: k for k, v in DT.items()}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import cytocon_torch as ct  # noqa: E402  (the network with cytocon's names; safetensors I/O)
 
-
-def write_safetensors(path, tensors, metadata=None):
-    header, blobs, off = {}, [], 0
-    for name, arr in tensors.items():
-        arr = np.ascontiguousarray(arr)
-        b = arr.tobytes()
-        header[name] = {"dtype": DT[arr.dtype], "shape": list(arr.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    if metadata:
-        header["__metadata__"] = metadata
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - (8 + len(h)) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+write_safetensors = ct.write_safetensors
 
 
 def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = info["data_offsets"]
-        out[name] = np.frombuffer(data[8 + n + b:8 + n + e], dtype=ND[info["dtype"]]).reshape(info["shape"])
-    return out
+    return ct.read_safetensors(path)[0]
 
 
-# ---- the network, named as DESIGN.md --------------------------------------------------------
-class Block(nn.Module):
-    def __init__(self, cin, w, first):
-        super().__init__()
-        k, s = (5, 4) if first else (3, 1)
-        self.conv1 = nn.Conv2d(cin, w, k, s, bias=False)
-        self.bn1 = nn.BatchNorm2d(w)
-        self.conv2 = nn.Conv2d(w, w, 3, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(w)
-
-    def forward(self, x):
-        return F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
-
-
-class Encoder(nn.Module):
-    def __init__(self):
-        super().__init__()
-        cin = 1
-        for b, w in enumerate(WIDTHS):
-            setattr(self, f"block{b + 1}", Block(cin, w, b == 0))
-            cin = w
-
-    def forward(self, x):
-        for b in range(len(WIDTHS)):
-            x = getattr(self, f"block{b + 1}")(x)
-            if b + 1 < len(WIDTHS):
-                x = F.max_pool2d(x, 2)
-        return torch.flatten(x, 1)
-
-
-class Projection(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(128, 128, bias=False)
-        self.bn = nn.BatchNorm1d(128)
-        self.fc2 = nn.Linear(128, 128)
-
-    def forward(self, h):
-        return F.normalize(self.fc2(F.relu(self.bn(self.fc1(h)))), dim=1)
-
-
-class Net(nn.Module):
-    def __init__(self, classes):
-        super().__init__()
-        self.encoder = Encoder()
-        self.projection = Projection()
-        self.classifier = nn.Linear(128, classes)
-
-
-def supcon(z, y, tau=TAU):
-    """DESIGN.md eqs. 1-2: mean over all N anchors; anchors without positives contribute 0."""
-    n = z.shape[0]
-    logits = z @ z.t() / tau
-    self_mask = torch.eye(n, dtype=torch.bool)
-    logits = logits.masked_fill(self_mask, float("-inf"))
-    logprob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
-    pos = (y[:, None] == y[None, :]) & ~self_mask
-    npos = pos.sum(1).clamp(min=1)
-    return -((logprob.masked_fill(~pos, 0.0)).sum(1) / npos).mean()
+supcon = ct.supcon_loss
 
 
 def lars_next(params, lr, eta=0.001, m=0.9, wd=1e-6):
@@ -160,6 +73,7 @@ def main():
     ap.add_argument("--tol64", type=float, default=1e-9, help="float64 run: relative tolerance")
     ap.add_argument("--keep", help="directory to keep the files in (default: a temporary one)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--preset", default="tiny", choices=sorted(ct.PRESETS))
     args = ap.parse_args()
     if not os.access(args.probe, os.X_OK):
         print(f"SKIP: probe binary {args.probe} not found (build cytocon-probe or pass --probe)")
@@ -167,7 +81,7 @@ def main():
 
     torch.manual_seed(args.seed)
     classes = 5
-    net = Net(classes).double()
+    net = ct.CytoconNet(args.preset, classes).double()
     with torch.no_grad():
         for mod in net.modules():
             if isinstance(mod, (nn.BatchNorm1d, nn.BatchNorm2d)):
@@ -179,7 +93,8 @@ def main():
     sd = {k: v for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
     weights32 = {k: v.float().numpy() for k, v in sd.items()}
     net.load_state_dict({k: torch.from_numpy(v).double() for k, v in weights32.items()}, strict=False)
-    x32 = torch.rand(4, 1, S, S, dtype=torch.float32)
+    px = ct.PRESETS[args.preset]["input_px"]
+    x32 = torch.rand(4, 1, px, px, dtype=torch.float32)
     y = torch.tensor([2, 0, 2, 2], dtype=torch.int64)  # class 2 three times, class 0 unique
     n = x32.shape[0]
     lr = 0.01 * n / 128
@@ -221,7 +136,7 @@ def main():
 
     def reference(loss_kind, dt):
         """PyTorch forward/backward in training mode; returns name -> tensor (float64 numpy)."""
-        ref = Net(classes).to(dt)
+        ref = ct.CytoconNet(args.preset, classes).to(dt)
         ref.load_state_dict({k: torch.from_numpy(v).to(dt) for k, v in weights32.items()}, strict=False)
         ref.train()
         h = ref.encoder(x32.to(dt))

@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
-"""Side-by-side CPU benchmark: cytocon-bench and ../shared/anchors/torch_cpu_bench.py (PyTorch),
+"""Side-by-side CPU benchmark: cytocon-bench and python/bench_cpu.py (PyTorch on the same network),
 alternating, several rounds, same thread count. Prints every JSON line it gets and a markdown
 table of the medians (train / inference patches/s; paper preset batch 8, tiny batch 16).
 
 --cpu-time (for a shared, busy machine): both sides are timed by process CPU time instead of wall
-time (PyTorch's script with time.perf_counter replaced by time.process_time), and patches per
+time (python/bench_cpu.py with time.perf_counter replaced by time.process_time), and patches per
 CPU-second × threads is reported: the throughput of an idle machine if the threads scaled
 perfectly. Use OMP_WAIT_POLICY=passive with it, so that threads waiting at barriers do not burn
 CPU time.
 
   /usr/bin/python3 tools/bench/compare_cpu.py --bench build/bin/cytocon-bench \
-      --torch ../shared/anchors/torch_cpu_bench.py [--threads 2] [--rounds 3]
+      [--torch python/bench_cpu.py] [--threads 2] [--rounds 3]
 """
 import argparse, json, os, statistics, subprocess, sys
 
@@ -24,7 +24,7 @@ def lines(cmd, env):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench", default="build/bin/cytocon-bench")
-    ap.add_argument("--torch", default=os.path.join(os.path.dirname(__file__), "../../../shared/anchors/torch_cpu_bench.py"))
+    ap.add_argument("--torch", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python", "bench_cpu.py"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--steps", type=int, default=3)

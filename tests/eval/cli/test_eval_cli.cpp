@@ -67,7 +67,8 @@ TEST_F(EvalCli, WritesEveryOutputAndCompares) {
     std::string out;
     ASSERT_EQ(run(kBin + "/cytocon-eval --checkpoint " + dir_ + "/run/final.safetensors --data " + dir_ +
                   "/data --split " + split + " --out " + dir_ + "/ev_" + split +
-                  " --spacing-um 300 --clusters 3 --tsne-iterations 100 --batch 8",
+                  " --spacing-um 300 --clusters 3 --tsne-iterations 100 --batch 8" +
+                  (std::string(split) == "test" ? " --dump-patches " + dir_ + "/patches.safetensors" : ""),
                   &out), 0) << out;
     const std::string ev = dir_ + "/ev_" + split;
     for (const char* f : {"metrics.json", "predictions.csv", "features.safetensors", "clusters.md", "tsne.png",
@@ -98,6 +99,29 @@ TEST_F(EvalCli, WritesEveryOutputAndCompares) {
     EXPECT_EQ(f.get("h").dtype(), DType::f32);
     EXPECT_EQ(f.get("labels").shape(), (Shape{r.n}));
     EXPECT_EQ(f.get("labels").dtype(), DType::i32);
+    // logits [n,4]: the best score is predictions.csv's pred (areas are named by labels.txt).
+    EXPECT_EQ(f.get("logits").shape(), (Shape{r.n, 4}));
+    std::vector<float> logits = f.get("logits").to_vector<float>();
+    std::vector<std::string> areas = lines(io::read_file(dir_ + "/data/labels.txt"));
+    for (int64_t i = 0; i < r.n; ++i) {
+      const float* row = logits.data() + i * 4;
+      const int64_t best = std::max_element(row, row + 4) - row;
+      std::vector<std::string> cols;
+      std::istringstream row_in(csv[i + 1]);
+      for (std::string c; std::getline(row_in, c, ',');) cols.push_back(c);
+      ASSERT_EQ(cols.size(), 7u) << csv[i + 1];
+      EXPECT_EQ(cols[4], areas[best]) << csv[i + 1];  // index,brain,section,true,pred,top3,cluster
+    }
+    if (std::string(split) == "test") {  // --dump-patches: the network's input, in predictions.csv's order
+      io::SafeTensors p = io::read_safetensors(dir_ + "/patches.safetensors");
+      EXPECT_EQ(p.get("x").shape(), (Shape{r.n, 561, 561, 1}));
+      std::vector<float> x = p.get("x").to_vector<float>();
+      EXPECT_TRUE(std::all_of(x.begin(), x.end(), [](float v) { return v >= 0 && v <= 1; }));
+      EXPECT_LT(*std::min_element(x.begin(), x.end()), 0.5f);  // cell bodies are dark
+      std::vector<int32_t> index = p.get("index").to_vector<int32_t>();
+      ASSERT_EQ(static_cast<int64_t>(index.size()), r.n);
+      for (int64_t i = 0; i < r.n; ++i) EXPECT_EQ(csv[i + 1].rfind(std::to_string(index[i]) + ",", 0), 0u) << csv[i + 1];
+    }
     std::string report = io::read_file(ev + "/report.md");
     EXPECT_NE(report.find("| Cluster | Patches | Most frequent areas"), std::string::npos);
   }
