@@ -42,6 +42,7 @@ constexpr double kMaxCells = 1 << 23;       // cells per rasterised group of pol
 constexpr double kRidgeRatio = 0.8;         // λ: nearest boundary points of neighbours ≥ λ·(d + d') apart
 constexpr double kMinThicknessUm = 200;     // thinner ribbon parts (slivers, raster steps) have no mid-line
 constexpr double kMinPieceMm2 = 0.05;       // smaller ribbon pieces are dropped
+constexpr double kOnEdgePx = 0.5;           // a polygon edge this close to an image edge runs along it
 constexpr double kMirrorUm = 3000;          // how far beyond a cut the ribbon is continued
 constexpr int kSmoothCells = 3;             // moving-average half-window along the traced cells
 
@@ -112,37 +113,63 @@ void close_cracks(Raster& r) {
     }
 }
 
-// Beyond the image edge the ribbon continues unseen. Each run of ribbon cells along an edge (a
-// cut) is continued by point reflection through the run's midpoint: a straight band maps onto its
-// own continuation, a curved one continues with a smooth tangent. Every cell beyond an edge takes
-// the state of its reflection through the nearest run's midpoint, so the distance transform near
-// a cut sees both surfaces go on and the ridge runs straight to the edge (the medial axis of the
-// clipped shape itself bends into the obtuse corner of an oblique cut; a mirror across the edge
-// makes a chevron whose axis bends as well). Cells beyond a corner or beyond an edge without
-// ribbon, and those whose reflection leaves the image, are void: neither tissue nor boundary.
-void continue_beyond_edges(Raster& r, const Box& visible) {
+// Intervals (along the side) of polygon edges lying on side `side` of the image: where QuPath
+// clipped an annotation to the image. Sides: 0 left, 1 right, 2 top, 3 bottom.
+std::vector<std::pair<double, double>> edges_on_side(const std::vector<const AreaPolygon*>& polys, int side,
+                                                     double edge) {
+  std::vector<std::pair<double, double>> out;
+  for (const AreaPolygon* p : polys)
+    for (const auto& ring : p->rings)
+      for (size_t i = 0; i < ring.size(); ++i) {
+        const Point2 a = ring[i], b = ring[(i + 1) % ring.size()];
+        const double ua = side < 2 ? a.x : a.y, ub = side < 2 ? b.x : b.y;
+        const double va = side < 2 ? a.y : a.x, vb = side < 2 ? b.y : b.x;
+        if (std::abs(ua - edge) <= kOnEdgePx && std::abs(ub - edge) <= kOnEdgePx)
+          out.emplace_back(std::min(va, vb), std::max(va, vb));
+      }
+  return out;
+}
+
+// Beyond the image edge the ribbon continues unseen. Each run of ribbon cells along an edge where
+// the ribbon is cut (polygons extend beyond the edge there, or were clipped to it: their edges run
+// along it) is continued by point reflection through the run's midpoint: a straight band maps onto
+// its own continuation, a curved one continues with a smooth tangent. Every cell beyond an edge
+// takes the state of its reflection through the nearest cut's midpoint, so the distance transform
+// near a cut sees both surfaces go on and the ridge runs straight to the edge (the medial axis of
+// the clipped shape itself bends into the obtuse corner of an oblique cut; a mirror across the
+// edge makes a chevron whose axis bends as well). A ribbon that only touches the edge is no cut.
+// Other cells beyond the edge are glass; those whose reflection leaves the image are void
+// (unknown: neither tissue nor boundary).
+void continue_beyond_edges(Raster& r, const Box& visible, const std::vector<const AreaPolygon*>& polys) {
   const std::vector<uint8_t> c = r.cell;
   auto inside = [&](Point2 p) { return p.x >= visible.x0 && p.y >= visible.y0 && p.x <= visible.x1 && p.y <= visible.y1; };
-  // Run midpoints per side: 0 left, 1 right, 2 top, 3 bottom.
-  std::vector<Point2> runs[4];
+  std::vector<Point2> cuts[4];  // midpoints of the cuts per side
   for (int side = 0; side < 4; ++side) {
     const bool vertical = side < 2;
     const double edge = side == 0 ? visible.x0 : side == 1 ? visible.x1 : side == 2 ? visible.y0 : visible.y1;
     if (!std::isfinite(edge)) continue;
-    const double o = vertical ? r.ox : r.oy;
-    // The line of cells just inside the edge.
+    const double o = vertical ? r.ox : r.oy, along = vertical ? r.oy : r.ox;
+    // The line of cells just inside the edge, and the one just beyond it.
     const int k = side % 2 == 0 ? static_cast<int>(std::ceil((edge - o) / r.g - 0.5))
                                 : static_cast<int>(std::floor((edge - o) / r.g - 0.5));
-    const int len = vertical ? r.h : r.w;
-    if (k < 0 || k >= (vertical ? r.w : r.h)) continue;
-    int start = -1;
+    const int out_k = side % 2 == 0 ? k - 1 : k + 1;
+    const int len = vertical ? r.h : r.w, lines = vertical ? r.w : r.h;
+    if (k < 0 || k >= lines) continue;
+    auto cell = [&](int line, int t) { return vertical ? t * r.w + line : line * r.w + t; };
+    const auto clipped = edges_on_side(polys, side, edge);
+    int start = -1, beyond = 0;
     for (int t = 0; t <= len; ++t) {
-      const int32_t i = t < len ? (vertical ? t * r.w + k : k * r.w + t) : -1;
-      const bool on = i >= 0 && c[i] == kRibbon && inside(r.centre(i));
-      if (on && start < 0) start = t;
+      const bool on = t < len && c[cell(k, t)] == kRibbon && inside(r.centre(cell(k, t)));
+      if (on && start < 0) start = t, beyond = 0;
+      if (on && out_k >= 0 && out_k < lines && c[cell(out_k, t)] == kRibbon) ++beyond;
       if (!on && start >= 0) {
-        const double mid = (vertical ? r.oy : r.ox) + (0.5 * (start + t - 1) + 0.5) * r.g;
-        runs[side].push_back(vertical ? Point2{edge, mid} : Point2{mid, edge});
+        const double v0 = along + start * r.g, v1 = along + t * r.g;
+        double covered = 0;
+        for (const auto& [a, b] : clipped) covered += std::max(0.0, std::min(b, v1) - std::max(a, v0));
+        if (2 * beyond >= t - start || 2 * covered >= v1 - v0) {
+          const double mid = 0.5 * (v0 + v1);
+          cuts[side].push_back(vertical ? Point2{edge, mid} : Point2{mid, edge});
+        }
         start = -1;
       }
     }
@@ -151,16 +178,15 @@ void continue_beyond_edges(Raster& r, const Box& visible) {
     const Point2 p = r.centre(i);
     if (inside(p)) continue;
     const bool beyond[4] = {p.x < visible.x0, p.x > visible.x1, p.y < visible.y0, p.y > visible.y1};
-    r.cell[i] = kVoid;
+    r.cell[i] = kOut;
     if (beyond[0] + beyond[1] + beyond[2] + beyond[3] != 1) continue;  // beyond a corner
-    const auto& rs = runs[beyond[0] ? 0 : beyond[1] ? 1 : beyond[2] ? 2 : 3];
     const Point2* best = nullptr;
-    for (const Point2& m : rs)
+    for (const Point2& m : cuts[beyond[0] ? 0 : beyond[1] ? 1 : beyond[2] ? 2 : 3])
       if (!best || std::hypot(p.x - m.x, p.y - m.y) < std::hypot(p.x - best->x, p.y - best->y)) best = &m;
     if (!best) continue;
     const Point2 q{2 * best->x - p.x, 2 * best->y - p.y};
     const int32_t j = r.at(q);
-    if (j >= 0 && inside(q)) r.cell[i] = c[j];
+    r.cell[i] = (j >= 0 && inside(q)) ? c[j] : uint8_t{kVoid};
   }
 }
 
@@ -177,21 +203,31 @@ void clip_to(const std::vector<Point2>& p, const Box& v, std::vector<Centreline>
     return Point2{a.x + t * (b.x - a.x), a.y + t * (b.y - a.y)};
   };
   std::vector<Point2> run;
+  auto flush = [&] {
+    if (run.size() >= 2) out.push_back(Centreline{"", run});
+    run.clear();
+  };
   for (size_t k = 0; k < p.size(); ++k) {
     if (in(p[k])) {
       if (run.empty() && k > 0) run.push_back(exit(p[k], p[k - 1]));
       run.push_back(p[k]);
     } else if (!run.empty()) {
       run.push_back(exit(p[k - 1], p[k]));
-      if (run.size() >= 2) out.push_back(Centreline{"", run});
-      run.clear();
+      flush();
     }
   }
-  if (run.size() >= 2) out.push_back(Centreline{"", run});
+  flush();
+}
+
+// The seeds of the distance transform: glass cells.
+std::vector<uint8_t> glass_cells(const Raster& r) {
+  std::vector<uint8_t> g(r.cell.size());
+  for (size_t i = 0; i < g.size(); ++i) g[i] = r.cell[i] == kOut;
+  return g;
 }
 
 // Ribbon cells of 8-connected pieces too small or too thin to be cortex.
-std::vector<uint8_t> kept_pieces(const Raster& r, const std::vector<double>& dist, double um_per_cell) {
+std::vector<uint8_t> kept_pieces(const Raster& r, const std::vector<float>& dist, double um_per_cell) {
   std::vector<uint8_t> keep(r.cell.size(), 0);
   std::vector<int32_t> label(r.cell.size(), -1), stack, piece;
   for (int32_t s = 0; s < static_cast<int32_t>(r.cell.size()); ++s) {
@@ -199,7 +235,7 @@ std::vector<uint8_t> kept_pieces(const Raster& r, const std::vector<double>& dis
     piece.clear();
     stack.assign(1, s);
     label[s] = s;
-    double deepest = 0;
+    float deepest = 0;
     while (!stack.empty()) {
       const int32_t i = stack.back();
       stack.pop_back();
@@ -275,15 +311,14 @@ void derive_group(const std::vector<const AreaPolygon*>& polys, const Box& bb, c
   r.cell.assign(size_t(r.w) * r.h, kOut);
   for (const AreaPolygon* p : polys) fill(r, *p);
   close_cracks(r);
-  continue_beyond_edges(r, visible);
+  continue_beyond_edges(r, visible, polys);
 
   // Distance (cells) from each cell to its nearest glass cell, and where that cell is.
-  std::vector<uint8_t> seed(r.cell.size());
-  for (size_t i = 0; i < seed.size(); ++i) seed[i] = r.cell[i] == kOut;
-  const std::vector<int32_t> near = nearest_seed(seed, r.w, r.h);
-  std::vector<double> dist(near.size(), 0);
+  const std::vector<int32_t> near = nearest_seed(glass_cells(r), r.w, r.h);
+  std::vector<float> dist(near.size(), 0);
   for (size_t i = 0; i < near.size(); ++i)
-    dist[i] = near[i] < 0 ? 0 : std::hypot(double(int(i % r.w) - near[i] % r.w), double(int(i / r.w) - near[i] / r.w));
+    if (near[i] >= 0)
+      dist[i] = std::hypot(static_cast<float>(int(i % r.w) - near[i] % r.w), static_cast<float>(int(i / r.w) - near[i] / r.w));
   const double um_per_cell = r.g * um_per_px;
   const std::vector<uint8_t> keep = kept_pieces(r, dist, um_per_cell);
 

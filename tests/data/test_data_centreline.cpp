@@ -5,8 +5,10 @@
 #include <cmath>
 #include <cstring>
 
+#include "centreline_accuracy.h"
 #include "common/errors.h"
 #include "data/centreline.h"
+#include "folded_ribbon.h"
 
 using namespace cytocon::data;
 using cytocon::testing_util::contains;
@@ -194,6 +196,35 @@ TEST(DerivedCentreline, DeterministicBits) {
       EXPECT_EQ(std::memcmp(&x[i].points[k], &y[i].points[k], sizeof(Point2)), 0);
     }
   }
+}
+
+// Folded bands (radius of curvature down to 1.2 mm, 2 mm thick, 5 areas per band, cut obliquely by
+// both image edges): every derived point near the exact mid-line, every area covered.
+TEST(DerivedCentreline, FoldedRibbonFollowsTheExactMidLine) {
+  cytocon::data::testing::FoldedRibbon f;
+  f.rows_mm = {4, 12};
+  f.height_mm = 16;
+  const Annotations a = f.annotations();
+  const SectionSize size{f.px(f.width_mm), f.px(f.height_mm)};
+  const auto cs = derive_centrelines(a, f.um_per_px, size);
+  EXPECT_EQ(cs.size(), 2u);  // one line per band, from edge to edge
+  std::vector<double> err;
+  for (const auto& p : sample_centrelines(Annotations{cs, a.polygons, {}}, f.px(0.1))) {
+    double d = INFINITY;
+    for (size_t b = 0; b < f.rows_mm.size(); ++b) {
+      const auto m = f.mid_line(b);
+      for (size_t i = 0; i + 1 < m.size(); ++i)
+        d = std::min(d, cytocon::data::testing::segment_distance(p.p, m[i], m[i + 1]));
+    }
+    err.push_back(d / f.px(f.thickness_mm));
+  }
+  ASSERT_GT(err.size(), 500u);
+  using Acc = cytocon::data::testing::CentrelineAccuracy;
+  std::printf("folded ribbon: %zu points, error median %.2f %%, 95th %.2f %%, max %.2f %% of the thickness\n",
+              err.size(), 100 * Acc::quantile(err, 0.5), 100 * Acc::quantile(err, 0.95), 100 * Acc::quantile(err, 1));
+  EXPECT_LT(Acc::quantile(err, 0.5), 0.02);
+  EXPECT_LT(Acc::quantile(err, 1.0), 0.05);
+  for (Point2 q : all_points(cs)) EXPECT_TRUE(q.x >= 0 && q.x <= size.width && q.y >= 0 && q.y <= size.height);
 }
 
 TEST(CentrelineSource, RuleAndNames) {

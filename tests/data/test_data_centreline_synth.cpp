@@ -29,6 +29,7 @@ TEST(DerivedCentrelineSynth, CloseToTheTrueMidLine) {
   ASSERT_GT(acc.err_mm.size(), 100u);
   const double med = CentrelineAccuracy::quantile(acc.err_share, 0.5),
                p95 = CentrelineAccuracy::quantile(acc.err_share, 0.95);
+  std::printf("derive_centrelines: %.3f s for %zu sections\n", acc.seconds, ds->sections().size());
   std::printf("%lld derived points beyond the drawn runs' ends (no reference)\n", (long long)acc.unreferenced);
   std::printf("derived vs true mid-line, %zu points: median %.4f mm (%.2f %% of thickness), 95th %.4f mm (%.2f %%)\n",
               acc.err_mm.size(), CentrelineAccuracy::quantile(acc.err_mm, 0.5), 100 * med,
