@@ -1,6 +1,6 @@
 // cytocon-bench (DESIGN.md "Interfaces"): training and inference patches/s and peak memory of
-// the network as JSON lines, for comparison with ../shared/anchors/torch_cpu_bench.py (CPU) and
-// torch_bench.py (GPU) run on the same machine. --layers profiles each convolution instead.
+// the network as JSON lines, for comparison with python/bench_cpu.py (CPU) and
+// python/bench_gpu.py (GPU) run on the same machine. --layers profiles each convolution instead.
 //
 //   cytocon-bench [--device cpu|cuda] [--preset paper|tiny] [--batch N]
 //                 [--mode deterministic|fast] [--precision fp32|tf32|bf16] [--steps K]
