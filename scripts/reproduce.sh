@@ -44,6 +44,15 @@ declare -A TEST_FRACTION=([demo]=0.2 [hard]=0.5)
 DATASETS=(demo hard)
 
 start=$(date +%s)
+# Every program call's wall and CPU seconds go to OUT/cputime.tsv (what the study cost; GNU time).
+timed() {
+  local what=$1; shift
+  if [ -x /usr/bin/time ]; then
+    /usr/bin/time -a -o "$OUT/cputime.tsv" -f "$what\t%e\t%U\t%S\t%x" "$@"
+  else
+    "$@"
+  fi
+}
 say() { printf '[%s +%ds] %s\n' "$(date -u +%H:%M:%S)" $(($(date +%s) - start)) "$*"; }
 lr_of() { awk -v f="$1" -v n="$2" 'BEGIN { printf "%.6g", f * 0.01 * n / 128 }'; }
 
@@ -77,11 +86,11 @@ train() {
   local rc=0
   if ls "$dir"/checkpoints/step-*.safetensors > /dev/null 2>&1; then
     say "resume $name"
-    "$BIN/cytocon-train" --resume "$dir" --quiet || rc=$?
+    timed "$name" "$BIN/cytocon-train" --resume "$dir" --quiet || rc=$?
   else
     say "train  $name ($stage, $epochs epochs, N=$n, lr=$lr, seed $seed)"
     rm -rf "$dir"
-    "$BIN/cytocon-train" "${args[@]}" || rc=$?
+    timed "$name" "$BIN/cytocon-train" "${args[@]}" || rc=$?
   fi
   case $rc in
     0) touch "$dir/DONE" ;;
@@ -98,7 +107,7 @@ evaluate() {
     local e="$OUT/eval/$name-$split"
     [ -f "$e/metrics.json" ] && continue
     rm -rf "$e"
-    "$BIN/cytocon-eval" --checkpoint "$dir/final.safetensors" --data "$OUT/data/${name%%-*}" --split "$split" \
+    timed "eval $name-$split" "$BIN/cytocon-eval" --checkpoint "$dir/final.safetensors" --data "$OUT/data/${name%%-*}" --split "$split" \
       --name "$name" --tsne-iterations 0 --quiet --out "$e" > /dev/null
   done
 }
