@@ -3,16 +3,19 @@
 // classic or BigTIFF, any codec libtiff was built with. Pyramid levels are found as
 // SubIFDs of the first page, or as further pages with the same sample format and aspect ratio
 // and a smaller width (FILETYPE_REDUCEDIMAGE or not). A read decodes only the blocks it touches,
-// through the shared tile cache; one libtiff handle per file, guarded by a mutex.
+// through the shared tile cache. Each file has a pool of libtiff handles, one per thread reading
+// it at the same time (up to the usable cores), so threads on one section decode concurrently.
 #include <tiffio.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <condition_variable>
 #include <mutex>
 
 #include "data/image.h"
 #include "data/luma.h"
+#include "data/node_budget.h"
 #include "data/pixel_size.h"
 #include "data/region_copy.h"
 #include "data/tile_cache.h"
@@ -81,41 +84,20 @@ void mem_unmap(thandle_t, void*, toff_t) {}
 
 class TiffImage final : public Image {
  public:
-  TiffImage(const std::string& path, std::shared_ptr<const std::vector<uint8_t>> mem) {
+  TiffImage(const std::string& path, std::shared_ptr<const std::vector<uint8_t>> mem)
+      : mem_bytes_(std::move(mem)), max_handles_(usable_cores()) {
     path_ = path;
     uid_ = new_image_uid();
-#if TIFFLIB_VERSION >= 20221213
-    TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
-    TIFFOpenOptionsSetErrorHandlerExtR(opts, on_error, &msgs_);
-    TIFFOpenOptionsSetWarningHandlerExtR(opts, on_warning, nullptr);
-    if (mem) {
-      mem_.bytes = std::move(mem);
-      tif_ = TIFFClientOpenExt(path.c_str(), "rm", &mem_, mem_read, mem_write, mem_seek,
-                               mem_close, mem_size, mem_map, mem_unmap, opts);
-    } else {
-      tif_ = TIFFOpenExt(path.c_str(), "rm", opts);
-    }
-    TIFFOpenOptionsFree(opts);
-#else
-    TIFFSetErrorHandler(quiet_handler);
-    TIFFSetWarningHandler(quiet_handler);
-    if (mem) {
-      mem_.bytes = std::move(mem);
-      tif_ = TIFFClientOpen(path.c_str(), "rm", &mem_, mem_read, mem_write, mem_seek, mem_close,
-                            mem_size, mem_map, mem_unmap);
-    } else {
-      tif_ = TIFFOpen(path.c_str(), "rm");
-    }
-#endif
-    if (!tif_) fail(path + ": cannot open as TIFF (" + why("not a TIFF file") + ")");
-    try {
-      scan_levels();
-    } catch (...) {
-      TIFFClose(tif_);
-      throw;
-    }
+    std::unique_ptr<Handle> h = open_handle();
+    if (!h->tif) fail(path + ": cannot open as TIFF (" + why(*h, "not a TIFF file") + ")");
+    scan_ = h.get();
+    tif_ = h->tif;
+    scan_levels();  // on failure, h closes the file
+    scan_ = nullptr;
+    tif_ = nullptr;
+    idle_.push_back(std::move(h));
+    handles_ = 1;
   }
-  ~TiffImage() override { TIFFClose(tif_); }
 
   void read_region(int level, int64_t x0, int64_t y0, int64_t w, int64_t h, float* out,
                    float background) const override {
@@ -145,16 +127,93 @@ class TiffImage final : public Image {
   }
 
  private:
-  TIFF* tif_ = nullptr;
-  MemFile mem_;
-  mutable Messages msgs_;
-  mutable std::mutex mu_;
+  // One libtiff handle: its own file position, loaded directory and error messages.
+  struct Handle {
+    TIFF* tif = nullptr;
+    MemFile mem;
+    Messages msgs;
+    int current = -1;  // level whose directory is loaded
+    ~Handle() {
+      if (tif) TIFFClose(tif);
+    }
+  };
+
+  std::shared_ptr<const std::vector<uint8_t>> mem_bytes_;  // a TIFF in memory, else null
   uint64_t uid_ = 0;
   std::vector<LevelLayout> layout_;
-  mutable int current_ = 0;  // level whose directory is loaded
+  Handle* scan_ = nullptr;  // the handle scan_levels reads (construction only)
+  TIFF* tif_ = nullptr;     // scan_->tif
+  // Handle pool: idle handles, how many exist, at most one per usable core.
+  mutable std::mutex pool_mu_;
+  mutable std::condition_variable pool_cv_;
+  mutable std::vector<std::unique_ptr<Handle>> idle_;
+  mutable int handles_ = 0;
+  int max_handles_ = 1;
 
-  std::string why(const char* fallback) const {
-    return msgs_.last.empty() ? std::string(fallback) : msgs_.last;
+  static std::string why(const Handle& h, const char* fallback) {
+    return h.msgs.last.empty() ? std::string(fallback) : h.msgs.last;
+  }
+  std::string why(const char* fallback) const { return why(*scan_, fallback); }
+
+  std::unique_ptr<Handle> open_handle() const {
+    auto h = std::make_unique<Handle>();
+#if TIFFLIB_VERSION >= 20221213
+    TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
+    TIFFOpenOptionsSetErrorHandlerExtR(opts, on_error, &h->msgs);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, on_warning, nullptr);
+    if (mem_bytes_) {
+      h->mem.bytes = mem_bytes_;
+      h->tif = TIFFClientOpenExt(path_.c_str(), "rm", &h->mem, mem_read, mem_write, mem_seek, mem_close,
+                                 mem_size, mem_map, mem_unmap, opts);
+    } else {
+      h->tif = TIFFOpenExt(path_.c_str(), "rm", opts);
+    }
+    TIFFOpenOptionsFree(opts);
+#else
+    TIFFSetErrorHandler(quiet_handler);
+    TIFFSetWarningHandler(quiet_handler);
+    if (mem_bytes_) {
+      h->mem.bytes = mem_bytes_;
+      h->tif = TIFFClientOpen(path_.c_str(), "rm", &h->mem, mem_read, mem_write, mem_seek, mem_close,
+                              mem_size, mem_map, mem_unmap);
+    } else {
+      h->tif = TIFFOpen(path_.c_str(), "rm");
+    }
+#endif
+    return h;
+  }
+
+  // A handle for this thread alone: an idle one, a new one while there are fewer than
+  // max_handles_, else wait for one. Back to the pool when the lease ends.
+  struct Lease {
+    const TiffImage* img;
+    std::unique_ptr<Handle> h;
+    Lease(const TiffImage* i, std::unique_ptr<Handle> hh) : img(i), h(std::move(hh)) {}
+    Lease(const Lease&) = delete;
+    ~Lease() {
+      std::lock_guard<std::mutex> lock(img->pool_mu_);
+      img->idle_.push_back(std::move(h));
+      img->pool_cv_.notify_one();
+    }
+  };
+  std::unique_ptr<Handle> take_handle() const {
+    std::unique_lock<std::mutex> lock(pool_mu_);
+    pool_cv_.wait(lock, [&] { return !idle_.empty() || handles_ < max_handles_; });
+    if (!idle_.empty()) {
+      std::unique_ptr<Handle> h = std::move(idle_.back());
+      idle_.pop_back();
+      return h;
+    }
+    ++handles_;
+    lock.unlock();
+    std::unique_ptr<Handle> h = open_handle();
+    if (!h->tif) {
+      lock.lock();
+      --handles_;
+      pool_cv_.notify_one();
+      fail(path_ + ": cannot open another handle (" + why(*h, "file gone or unreadable") + ")");
+    }
+    return h;
   }
 
   // Reads the current directory's format; returns false (with `err`) when it is not usable.
@@ -287,8 +346,8 @@ class TiffImage final : public Image {
     for (auto& l : lv) l.downsample = static_cast<double>(lv[0].width) / static_cast<double>(l.width);
     levels_ = std::move(lv);
     layout_ = std::move(ly);
-    current_ = -1;
-    select(0);
+    scan_->current = -1;
+    select(*scan_, 0);
   }
 
   void add_level_if_reduced(bool subifd, toff_t off, tdir_t dir) {
@@ -323,15 +382,15 @@ class TiffImage final : public Image {
     }
   }
 
-  // Loads the directory of `level` (caller holds mu_ except during construction).
-  void select(int level) {
-    if (current_ == level) return;
+  // Loads the directory of `level` into handle h (which the caller holds alone).
+  void select(Handle& h, int level) const {
+    if (h.current == level) return;
     const LevelLayout& lay = layout_[level];
-    const bool ok = lay.subifd ? TIFFSetSubDirectory(tif_, lay.offset) : TIFFSetDirectory(tif_, lay.dir);
+    const bool ok = lay.subifd ? TIFFSetSubDirectory(h.tif, lay.offset) : TIFFSetDirectory(h.tif, lay.dir);
     if (!ok) fail(path_ + ": cannot read the directory of pyramid level " + std::to_string(level) +
-                  " (" + why("corrupt file") + ")");
-    if (lay.jpeg_rgb) TIFFSetField(tif_, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);  // per directory
-    current_ = level;
+                  " (" + why(h, "corrupt file") + ")");
+    if (lay.jpeg_rgb) TIFFSetField(h.tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);  // per directory
+    h.current = level;
   }
 
   Block block(int level, int64_t id) const {
@@ -340,18 +399,19 @@ class TiffImage final : public Image {
     const LevelLayout& lay = layout_[level];
     auto buf = std::make_shared<std::vector<uint8_t>>(
         static_cast<size_t>(lay.bw * lay.bh * lay.samples * (bits_ / 8)), uint8_t(0));
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      const_cast<TiffImage*>(this)->select(level);
-      msgs_.last.clear();
+    {  // read and decode on a handle this thread holds alone: no lock shared with other readers
+      Lease l(this, take_handle());
+      Handle& h = *l.h;
+      select(h, level);
+      h.msgs.last.clear();
       const tmsize_t n =
-          lay.tiled ? TIFFReadEncodedTile(tif_, static_cast<uint32_t>(id), buf->data(),
+          lay.tiled ? TIFFReadEncodedTile(h.tif, static_cast<uint32_t>(id), buf->data(),
                                           static_cast<tmsize_t>(buf->size()))
-                    : TIFFReadEncodedStrip(tif_, static_cast<uint32_t>(id), buf->data(),
+                    : TIFFReadEncodedStrip(h.tif, static_cast<uint32_t>(id), buf->data(),
                                            static_cast<tmsize_t>(buf->size()));
       if (n < 0)
         fail(path_ + ": cannot decode " + (lay.tiled ? "tile " : "strip ") + std::to_string(id) +
-             " of pyramid level " + std::to_string(level) + " (" + why("truncated or corrupt file") +
+             " of pyramid level " + std::to_string(level) + " (" + why(h, "truncated or corrupt file") +
              ")");
     }
     if (lay.samples > 1) {  // colour → grayscale in place (the cache holds grayscale)

@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   app.add_option("--tsne-iterations", o.tsne_iterations, "t-SNE iterations (0: no t-SNE)")->capture_default_str();
   app.add_option("--name", o.name, "model name in reports (default: the run directory)");
   app.add_option("--threads", o.threads, "patch extraction threads (0: one per core)");
+  app.add_option("--tile-cache-gb", o.tile_cache_gb, "decoded-tile cache in GiB (0: a quarter of the node's memory)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--preset", o.preset, "override the stored config: model preset (paper|tiny)");
   app.add_option("--um-per-px", o.um_per_px, "override the stored config: patch resolution");
   app.add_option("--spacing-um", o.spacing_um, "override the stored config: centreline spacing");

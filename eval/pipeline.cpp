@@ -7,6 +7,7 @@
 
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "data/node_budget.h"
 #include "engine/backend.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/checkpoint.h"
@@ -170,7 +171,9 @@ void run_evaluation(const EvalOptions& opt) {
   lc.augment = false;
   lc.drop_last = false;
   lc.background = static_cast<float>(cfg.data.background);
-  lc.threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  lc.threads = opt.threads > 0 ? opt.threads : data::default_loader_threads(1);
+  data::set_tile_cache_bytes(opt.tile_cache_gb > 0 ? static_cast<size_t>(opt.tile_cache_gb * double(size_t(1) << 30))
+                                                   : data::default_tile_cache_bytes(1));
   data::Loader loader(ds, lc);
   const int64_t dim = preset.feature_dim(), classes = ci.num_classes;
   std::vector<float> h, scores, patches;  // patches: only with --dump-patches

@@ -16,7 +16,8 @@ struct EvalOptions {
   int clusters = 10;
   int tsne_iterations = 1000;  // 0: no t-SNE
   std::string name;            // model name in reports ("" = the checkpoint's run directory)
-  int threads = 0;             // loader threads (0 = one per core)
+  int threads = 0;             // loader threads (0 = one per usable core)
+  double tile_cache_gb = 0;    // decoded-tile cache (0 = a quarter of the node's memory)
   // Settings normally read from the checkpoint's resolved config; given here they override it
   // (needed for weights without one, e.g. exported from PyTorch). Empty / 0 = from the file.
   std::string preset;

@@ -63,6 +63,7 @@ std::vector<Key> keys(Config& c) {
       {"data", "prefetch", Kind::integer, &d.prefetch, {}},
       {"data", "extractor", Kind::choice, &d.extractor, {"auto", "cpu", "gpu"}},
       {"data", "gpu_cache_gb", Kind::number, &d.gpu_cache_gb, {}},
+      {"data", "tile_cache_gb", Kind::number, &d.tile_cache_gb, {}},
       {"data", "background", Kind::number, &d.background, {}},
       {"data", "augment", Kind::boolean, &d.augment, {}},
       {"train", "stage", Kind::choice, &t.stage, {"supcon", "linear", "ce"}},
@@ -286,7 +287,8 @@ void resolve(Config& cfg) {
   need(d.patches_per_area > 0, "data.patches_per_area", "must be > 0");
   need(d.spacing_um > 0, "data.spacing_um", "must be > 0");
   need(d.test_fraction >= 0 && d.test_fraction < 1, "data.test_fraction", "must be in [0, 1)");
-  need(d.threads >= 0, "data.threads", "must be >= 0 (0 = one per core)");
+  need(d.threads >= 0, "data.threads", "must be >= 0 (0 = the node's cores divided by its ranks)");
+  need(d.tile_cache_gb >= 0, "data.tile_cache_gb", "must be >= 0 (0 = sized from the node), got " + number(d.tile_cache_gb));
   need(d.prefetch >= 0, "data.prefetch", "must be >= 0");
   need(d.gpu_cache_gb > 0, "data.gpu_cache_gb", "must be > 0, got " + number(d.gpu_cache_gb));
   need(d.extractor != "gpu" || t.device != "cpu", "data.extractor",

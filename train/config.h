@@ -21,7 +21,8 @@ struct DataConfig {
   double spacing_um = 100.0;         // spacing of sample points along the cortical centreline
   std::string centrelines = "auto";  // "auto" | "annotated" | "derived" (docs/data.md)
   double test_fraction = 0.2;        // sections of the training brains held out as X_te
-  int64_t threads = 0;               // loader threads (0 = one per core)
+  int64_t threads = 0;               // loader threads per rank (0 = the node's cores / its ranks)
+  double tile_cache_gb = 0;          // decoded-tile cache per rank (0 = a quarter of the node's memory / its ranks)
   int64_t prefetch = 2;              // batches prepared ahead
   std::string extractor = "auto";    // where patches are cut: "cpu" | "gpu" | "auto" (docs/training.md)
   double gpu_cache_gb = 8.0;         // device memory for the GPU extractor's staged sections

@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
-#include <thread>
 #include <vector>
 
 #if defined(CYTOCON_HAVE_CUDA)
@@ -17,6 +16,7 @@
 #endif
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "data/node_budget.h"
 #include "engine/backend.h"
 #include "engine/dist/context.h"
 #include "models/preset.h"
@@ -153,8 +153,12 @@ int main(int argc, char** argv) {
         lc.drop_last = true;
         lc.seed = static_cast<uint64_t>(cfg.train.seed);
         lc.background = static_cast<float>(cfg.data.background);
+        // The node's cores and memory are shared by its ranks (docs/data.md, "Many ranks on a node").
         lc.threads = cfg.data.threads > 0 ? static_cast<int>(cfg.data.threads)
-                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+                                          : data::default_loader_threads(ctx.local_size());
+        data::set_tile_cache_bytes(cfg.data.tile_cache_gb > 0
+                                       ? static_cast<size_t>(cfg.data.tile_cache_gb * double(size_t(1) << 30))
+                                       : data::default_tile_cache_bytes(ctx.local_size()));
         lc.prefetch = static_cast<int>(cfg.data.prefetch);
         const std::string extractor = choose_extractor(cfg, device, ds, lc);
         LoaderSource source(ds, lc);
@@ -163,13 +167,13 @@ int main(int argc, char** argv) {
           std::printf(
               "cytocon-train: stage %s, preset %s, %s; %d areas x %lld patches = %lld patches/epoch, "
               "batch %lld over %d rank(s) and %lld micro-shards = %lld steps/epoch, %lld epochs; device %s, "
-              "mode %s, precision %s; patches cut on the %s; run %s\n",
+              "mode %s, precision %s; patches cut on the %s; loader %d thread(s), tile cache %.3g GiB per rank; run %s\n",
               cfg.train.stage.c_str(), cfg.model.preset.c_str(), ds->dir().c_str(), source.areas(),
               static_cast<long long>(cfg.data.patches_per_area), static_cast<long long>(source.samples_per_epoch()),
               static_cast<long long>(cfg.train.batch_size), ctx.size(), static_cast<long long>(cfg.train.shards),
               static_cast<long long>(source.batches_per_epoch()), static_cast<long long>(cfg.train.epochs),
               device_name(device), cfg.train.mode.c_str(), cfg.train.precision.c_str(), extractor.c_str(),
-              cfg.train.out.c_str());
+              lc.threads, data::tile_cache_stats().capacity / double(size_t(1) << 30), cfg.train.out.c_str());
         std::fflush(stdout);
 
         install_stop_handlers();

@@ -165,6 +165,9 @@ TEST(Config, ResolveRejectsInconsistentValues) {
   g.data.extractor = "auto";
   g.data.gpu_cache_gb = 0;
   expect_contains(error_of([&] { resolve(g); }), "data.gpu_cache_gb must be > 0");
+  g.data.gpu_cache_gb = 8;
+  g.data.tile_cache_gb = -1;
+  expect_contains(error_of([&] { resolve(g); }), "data.tile_cache_gb must be >= 0");
 }
 
 TEST(Config, ResolvedTomlReadsBack) {
