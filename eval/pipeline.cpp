@@ -3,24 +3,21 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "data/node_budget.h"
-#include "engine/backend.h"
 #include "engine/io/atomic_file.h"
-#include "engine/io/checkpoint.h"
 #include "engine/io/safetensors.h"
-#include "engine/tape.h"
 #include "eval/clusters.h"
+#include "eval/inference.h"
 #include "eval/metrics.h"
 #include "eval/plot.h"
 #include "eval/report.h"
 #include "eval/tsne.h"
 #include "eval/ward.h"
-#include "models/model.h"
-#include "train/config.h"
 
 namespace cytocon::eval {
 
@@ -38,64 +35,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// What the checkpoint says about the run: its resolved config (if stored), stage, classes.
-struct CheckpointInfo {
-  train::Config cfg;
-  bool has_config = false;
-  std::string stage;
-  int64_t num_classes = 0;  // rows of classifier.weight; 0 if there is no classifier
-};
-
-CheckpointInfo inspect(const std::string& path) {
-  CheckpointInfo ci;
-  std::string config_text;
-  const Tensor* w = nullptr;
-  io::TrainingState st;
-  io::SafeTensors sf;
-  if (io::is_checkpoint(path)) {
-    st = io::load_checkpoint(path);
-    config_text = st.config_toml;
-    ci.stage = st.stage;
-    for (const io::NamedTensor& t : st.model)
-      if (t.name == "classifier.weight") w = &t.value;
-  } else {
-    sf = io::read_safetensors(path);
-    auto it = sf.metadata.find("config");
-    if (it != sf.metadata.end()) config_text = it->second;
-    it = sf.metadata.find("stage");
-    if (it != sf.metadata.end()) ci.stage = it->second;
-    it = sf.metadata.find("preset");
-    if (it != sf.metadata.end()) ci.cfg.model.preset = it->second;
-    w = sf.find("classifier.weight");
-  }
-  if (!config_text.empty()) {
-    train::load_text(ci.cfg, config_text, path + " (stored config)");
-    ci.has_config = true;
-  }
-  check(w != nullptr, path + ": no classifier.weight: evaluate a checkpoint of stage 'linear' or 'ce' "
-                             "(a supcon checkpoint has no classifier; train the linear probe on it first)");
-  check(w->ndim() == 2, path + ": classifier.weight has shape " + shape_str(w->shape()) + ", expected [C,128]");
-  ci.num_classes = w->dim(0);
-  return ci;
-}
-
-// The model's name in reports: the run directory (parent of the file, or of checkpoints/).
-std::string default_name(const std::string& checkpoint) {
-  fs::path dir = fs::absolute(checkpoint).parent_path();
-  if (dir.filename() == "checkpoints") dir = dir.parent_path();
-  return dir.filename().string();
-}
-
-Device pick_device(const std::string& want) {
-  if (want == "cpu") return Device::cpu;
-  check(want == "cuda" || want == "auto", "--device " + want + ": expected cpu, cuda or auto");
-  if (want == "cuda") {
-    check(cuda_available(), "--device cuda but no usable CUDA device (or a build without CUDA)");
-    return Device::cuda;
-  }
-  return cuda_available() ? Device::cuda : Device::cpu;
-}
-
 }  // namespace
 
 void run_evaluation(const EvalOptions& opt) {
@@ -109,17 +48,10 @@ void run_evaluation(const EvalOptions& opt) {
   };
 
   // The run's settings: stored config, then command-line overrides.
-  CheckpointInfo ci = inspect(opt.checkpoint);
-  train::Config& cfg = ci.cfg;
-  if (!opt.preset.empty()) cfg.model.preset = opt.preset;
-  if (opt.um_per_px > 0) cfg.data.um_per_px = opt.um_per_px;
-  if (opt.spacing_um > 0) cfg.data.spacing_um = opt.spacing_um;
-  if (!opt.centrelines.empty()) cfg.data.centrelines = opt.centrelines;
-  if (opt.test_fraction >= 0) cfg.data.test_fraction = opt.test_fraction;
-  const models::Preset preset = models::preset_by_name(cfg.model.preset);
-  if (cfg.data.patch_px == 0 || !opt.preset.empty()) cfg.data.patch_px = preset.input_px;
-  models::check_input_size(preset, cfg.data.patch_px);
-  if (!ci.has_config)
+  Predictor net(opt.checkpoint, {opt.preset, opt.um_per_px, opt.spacing_um, opt.test_fraction, opt.centrelines},
+                opt.device);
+  const train::Config& cfg = net.config();
+  if (!net.has_stored_config())
     say("note: " + opt.checkpoint + " stores no training config; using preset " + cfg.model.preset +
         ", " + fmt_g(cfg.data.um_per_px) + " um/px, centreline spacing " +
         fmt_g(cfg.data.spacing_um) + " um, test fraction " + fmt_g(cfg.data.test_fraction));
@@ -130,27 +62,19 @@ void run_evaluation(const EvalOptions& opt) {
   dso.test_fraction = cfg.data.test_fraction;
   dso.quiet = opt.quiet;
   auto ds = data::Dataset::open(opt.data, dso);
-  check(ds->num_classes() == ci.num_classes,
-        opt.checkpoint + ": classifier has " + std::to_string(ci.num_classes) + " classes but " + opt.data +
+  check(ds->num_classes() == net.num_classes(),
+        opt.checkpoint + ": classifier has " + std::to_string(net.num_classes()) + " classes but " + opt.data +
             "/labels.txt lists " + std::to_string(ds->num_classes()) + " areas");
   const data::Split split = data::parse_split(opt.split);
   const int64_t n = static_cast<int64_t>(ds->points_in(split).size());
   check(n >= 2, opt.data + ": split " + opt.split + " has " + std::to_string(n) +
                     " centreline points; need at least 2 to evaluate");
-
-  models::NetworkConfig nc;
-  nc.preset = cfg.model.preset;
-  nc.projection = false;
-  nc.num_classes = static_cast<int>(ci.num_classes);
-  models::Network net(nc);
-  models::load_weights(net, opt.checkpoint, models::LoadScope::all);
-  const Device device = pick_device(opt.device);
-  net.to(device);
+  const Device device = net.device();
 
   EvalInfo info;
-  info.model = opt.name.empty() ? default_name(opt.checkpoint) : opt.name;
+  info.model = opt.name.empty() ? default_model_name(opt.checkpoint) : opt.name;
   info.checkpoint = opt.checkpoint;
-  info.stage = ci.stage;
+  info.stage = net.stage();
   info.data = opt.data;
   info.split = opt.split;
   info.names = ds->labels();
@@ -175,13 +99,15 @@ void run_evaluation(const EvalOptions& opt) {
   data::set_tile_cache_bytes(opt.tile_cache_gb > 0 ? static_cast<size_t>(opt.tile_cache_gb * double(size_t(1) << 30))
                                                    : data::default_tile_cache_bytes(1));
   data::Loader loader(ds, lc);
-  const int64_t dim = preset.feature_dim(), classes = ci.num_classes;
+  const int64_t dim = net.feature_dim(), classes = net.num_classes();
   std::vector<float> h, scores, patches;  // patches: only with --dump-patches
-  std::vector<int32_t> labels, points;
+  std::vector<int32_t> labels, points, brain_of;
   std::vector<PredictionRow> rows;
+  std::map<std::string, int32_t> brain_id;  // brain names in first-appearance order
+  for (const data::Section& s : ds->sections())
+    if (brain_id.emplace(s.brain, static_cast<int32_t>(brain_id.size())).second) info.brains.push_back(s.brain);
   h.reserve(n * dim);
   scores.reserve(n * classes);
-  const Shards sh = Shards::make(1, 0, 1);
   loader.start(0, 0);
   for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
     data::Batch batch = loader.next();
@@ -189,17 +115,13 @@ void run_evaluation(const EvalOptions& opt) {
       std::vector<float> xv = batch.x.to_vector<float>();
       patches.insert(patches.end(), xv.begin(), xv.end());
     }
-    NoGrad no_grad;
-    Tensor hb = net.encode(batch.x.to(device), /*training=*/false, sh);
-    Tensor sb = net.classify(hb, sh);
-    std::vector<float> hv = hb.to_vector<float>(), sv = sb.to_vector<float>();
-    h.insert(h.end(), hv.begin(), hv.end());
-    scores.insert(scores.end(), sv.begin(), sv.end());
+    net.forward(batch.x, &h, &scores);
     for (const data::SampleRef& r : batch.refs) {
       const data::Section& s = ds->sections()[r.section];
-      rows.push_back({r.point, s.brain, s.name, r.label, {}, 0});
+      rows.push_back({r.point, s.brain, s.name, r.x, r.y, r.label, {}, 0});
       labels.push_back(r.label);
       points.push_back(r.point);
+      brain_of.push_back(brain_id.at(s.brain));
     }
   }
   check(static_cast<int64_t>(labels.size()) == n && static_cast<int64_t>(h.size()) == n * dim,
@@ -217,16 +139,19 @@ void run_evaluation(const EvalOptions& opt) {
   say(line);
 
   t0 = std::chrono::steady_clock::now();
-  std::vector<int32_t> cluster = cut_tree(ward_linkage(h.data(), n, dim), n, opt.clusters);
+  const std::vector<Merge> linkage = ward_linkage(h.data(), n, dim);
+  std::vector<int32_t> cluster = cut_tree(linkage, n, opt.clusters);
   info.seconds_ward = seconds_since(t0);
   for (int64_t i = 0; i < n; ++i) rows[i].cluster = cluster[i];
-  std::vector<ClusterComposition> comp = cluster_composition(cluster, labels, static_cast<int>(classes));
+  std::vector<ClusterComposition> comp = cluster_composition(cluster, labels, static_cast<int>(classes), 6, brain_of,
+                                                             static_cast<int>(info.brains.size()));
   std::snprintf(line, sizeof line, "Ward: %d clusters of %lld features in %.1f s", opt.clusters,
                 static_cast<long long>(n), info.seconds_ward);
   say(line);
 
   // Files first (the numbers), then the figures.
   write_predictions_csv(opt.out + "/predictions.csv", rows, info.names);
+  write_linkage_csv(opt.out + "/ward_linkage.csv", linkage);
   io::write_safetensors(opt.out + "/features.safetensors",
                         {{"h", Tensor::from_vector(h, {n, dim})},
                          {"logits", Tensor::from_vector(scores, {n, classes})},
@@ -241,7 +166,7 @@ void run_evaluation(const EvalOptions& opt) {
   }
   io::write_file_atomic(opt.out + "/clusters.md", "# Ward clusters of " + info.model + " features on " +
                                                       dataset_name(opt.split) + " (paper Table 1)\n\n" +
-                                                      composition_markdown(comp, info.names));
+                                                      composition_markdown(comp, info.names, info.brains));
   plot_confusion(opt.out + "/confusion.png", "Confusion matrix: " + info.model + " on " + dataset_name(opt.split),
                  m.confusion, info.names);
 
@@ -259,6 +184,7 @@ void run_evaluation(const EvalOptions& opt) {
     for (int c = 1; c <= opt.clusters; ++c) cluster_names.push_back("cluster " + std::to_string(c));
     std::vector<int32_t> cluster0(n);
     for (int64_t i = 0; i < n; ++i) cluster0[i] = cluster[i] - 1;
+    write_tsne_csv(opt.out + "/tsne.csv", rows, ts.y, info.names);
     plot_scatter(opt.out + "/tsne.png", "t-SNE of " + info.model + " features on " + dataset_name(opt.split) +
                                             ", coloured by Ward cluster", ts.y, cluster0, cluster_names);
     plot_scatter(opt.out + "/tsne_areas.png", "t-SNE of " + info.model + " features on " +

@@ -28,7 +28,8 @@ struct EvalOptions {
 };
 
 // Runs the evaluation and writes metrics.json, predictions.csv, features.safetensors,
-// clusters.md, tsne.png, tsne_areas.png, confusion.png and report.md into opt.out.
+// clusters.md, ward_linkage.csv, tsne.csv, tsne.png, tsne_areas.png, confusion.png and report.md
+// into opt.out.
 void run_evaluation(const EvalOptions& opt);
 
 }  // namespace cytocon::eval

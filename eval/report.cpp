@@ -25,6 +25,8 @@ std::string fixed3(double v) {
   return buf;
 }
 
+}  // namespace
+
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string q = "\"";
@@ -36,8 +38,6 @@ std::string md_cell(std::string s) {
   for (size_t p = 0; (p = s.find('|', p)) != std::string::npos; p += 2) s.replace(p, 1, "\\|");
   return s;
 }
-
-}  // namespace
 
 std::string dataset_name(const std::string& split) {
   if (split == "test") return "X_te";
@@ -136,14 +136,42 @@ std::string compare_markdown(const std::vector<RunSummary>& runs) {
 void write_predictions_csv(const std::string& path, const std::vector<PredictionRow>& rows,
                            const std::vector<std::string>& names) {
   auto name = [&](int32_t c) { return c >= 0 && c < static_cast<int32_t>(names.size()) ? names[c] : std::to_string(c); };
-  std::string out = "index,brain,section,true,pred,top3,cluster\n";
+  std::string out = "index,brain,section,x,y,true,pred,top3,cluster\n";
   for (const PredictionRow& r : rows) {
     check(!r.top.empty(), "write_predictions_csv: row " + std::to_string(r.index) + " has no prediction");
     std::string top3;
     for (size_t j = 0; j < r.top.size() && j < 3; ++j) top3 += (j ? "|" : "") + name(r.top[j]);
-    out += std::to_string(r.index) + "," + csv_field(r.brain) + "," + csv_field(r.section) + "," +
+    char xy[64];
+    std::snprintf(xy, sizeof xy, "%.2f,%.2f", r.x, r.y);
+    out += std::to_string(r.index) + "," + csv_field(r.brain) + "," + csv_field(r.section) + "," + xy + "," +
            csv_field(name(r.label)) + "," + csv_field(name(r.top[0])) + "," + csv_field(top3) + "," +
            std::to_string(r.cluster) + "\n";
+  }
+  io::write_file_atomic(path, out);
+}
+
+void write_tsne_csv(const std::string& path, const std::vector<PredictionRow>& rows, const std::vector<double>& y,
+                    const std::vector<std::string>& names) {
+  check(y.size() == 2 * rows.size(), "write_tsne_csv: " + std::to_string(y.size() / 2) + " embedded points for " +
+                                         std::to_string(rows.size()) + " rows");
+  std::string out = "index,x,y,cluster,true\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, ",%.9g,%.9g,%d,", y[2 * i], y[2 * i + 1], rows[i].cluster);
+    const int32_t t = rows[i].label;
+    out += std::to_string(rows[i].index) + buf +
+           csv_field(t >= 0 && t < static_cast<int32_t>(names.size()) ? names[t] : std::to_string(t)) + "\n";
+  }
+  io::write_file_atomic(path, out);
+}
+
+void write_linkage_csv(const std::string& path, const std::vector<Merge>& merges) {
+  std::string out = "a,b,height,size\n";
+  for (const Merge& m : merges) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%lld,%lld,%.17g,%lld\n", static_cast<long long>(m.a), static_cast<long long>(m.b),
+                  m.height, static_cast<long long>(m.size));
+    out += buf;
   }
   io::write_file_atomic(path, out);
 }
@@ -174,7 +202,7 @@ std::string report_markdown(const EvalInfo& info, const Metrics& m,
   md += "## Clusters of the encoder features (paper Table 1)\n\n";
   md += "Ward hierarchical clustering (exact, nearest-neighbour chain) of the features h into " +
         std::to_string(info.clusters) + " clusters; clusters are numbered by size, largest first.\n\n";
-  md += composition_markdown(comp, info.names) + "\n";
+  md += composition_markdown(comp, info.names, info.brains) + "\n";
   if (info.tsne_iterations > 0) {
     char buf[160];
     std::snprintf(buf, sizeof buf,
@@ -190,7 +218,7 @@ std::string report_markdown(const EvalInfo& info, const Metrics& m,
                 info.seconds_ward, info.seconds_tsne);
   md += t;
   md += "\nFiles: `metrics.json`, `predictions.csv`, `features.safetensors` (h [n,128], labels [n]), "
-        "`clusters.md`.\n";
+        "`clusters.md`, `tsne.csv` (the t-SNE coordinates), `ward_linkage.csv` (SciPy's linkage matrix).\n";
   return md;
 }
 

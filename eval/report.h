@@ -8,8 +8,14 @@
 
 #include "eval/clusters.h"
 #include "eval/metrics.h"
+#include "eval/ward.h"
 
 namespace cytocon::eval {
+
+// A CSV field as RFC 4180 quotes it (only when it holds a comma, quote or line break).
+std::string csv_field(const std::string& s);
+// A Markdown table cell: '|' escaped.
+std::string md_cell(std::string s);
 
 // "test" → "X_te", "unseen" → "X_un" (the paper's names); anything else unchanged.
 std::string dataset_name(const std::string& split);
@@ -22,6 +28,7 @@ struct EvalInfo {
   std::string data;        // dataset directory
   std::string split;       // "test" | "unseen"
   std::vector<std::string> names;  // area names, by class id
+  std::vector<std::string> brains; // brain names, by the brain ids of the cluster composition
   int clusters = 10;               // Ward k
   double tsne_perplexity = 0;      // as used (0: t-SNE not run)
   int tsne_iterations = 0;
@@ -45,17 +52,28 @@ RunSummary read_metrics_json(const std::string& path);
 // the weighted F1, top-1 and top-3 in percent ("–" where a model lacks that dataset).
 std::string compare_markdown(const std::vector<RunSummary>& runs);
 
-// predictions.csv: index,brain,section,true,pred,top3,cluster (area names; top3 joined by '|';
-// fields with commas or quotes are quoted as RFC 4180 says). Atomic write.
+// predictions.csv: index,brain,section,x,y,true,pred,top3,cluster (x, y: the patch centre in
+// full-resolution pixels; area names; top3 joined by '|'; fields with commas or quotes are quoted
+// as RFC 4180 says). Atomic write.
 struct PredictionRow {
   int64_t index;  // the point's index in the dataset (data::Dataset::points())
   std::string brain, section;
+  double x, y;    // full-resolution pixels
   int32_t label;
   std::vector<int32_t> top;  // ranked classes, best first
   int32_t cluster;           // 1..k
 };
 void write_predictions_csv(const std::string& path, const std::vector<PredictionRow>& rows,
                            const std::vector<std::string>& names);
+
+// tsne.csv: index,x,y,cluster,true — the t-SNE embedding (Fig. 3), one row per predictions.csv
+// row (same index), the Ward cluster and the true area. Atomic write.
+void write_tsne_csv(const std::string& path, const std::vector<PredictionRow>& rows, const std::vector<double>& y,
+                    const std::vector<std::string>& names);
+// ward_linkage.csv: a,b,height,size — SciPy's linkage matrix Z (ids < n are the rows of
+// predictions.csv in order, id n+i the cluster of merge i), so scipy.cluster.hierarchy can redraw
+// the dendrogram and fcluster(Z, k, 'maxclust') re-cuts Table 1. Atomic write.
+void write_linkage_csv(const std::string& path, const std::vector<Merge>& merges);
 
 // report.md for one evaluation: metrics, per-class table, confusion matrix, cluster composition,
 // t-SNE figures, and how each number was computed.

@@ -72,7 +72,7 @@ TEST_F(EvalCli, WritesEveryOutputAndCompares) {
                   &out), 0) << out;
     const std::string ev = dir_ + "/ev_" + split;
     for (const char* f : {"metrics.json", "predictions.csv", "features.safetensors", "clusters.md", "tsne.png",
-                          "tsne_areas.png", "confusion.png", "report.md"})
+                          "tsne_areas.png", "confusion.png", "report.md", "tsne.csv", "ward_linkage.csv"})
       EXPECT_TRUE(fs::exists(ev + "/" + f)) << ev << "/" << f;
     eval::RunSummary r = eval::read_metrics_json(ev + "/metrics.json");
     EXPECT_EQ(r.split, split);
@@ -80,12 +80,20 @@ TEST_F(EvalCli, WritesEveryOutputAndCompares) {
     EXPECT_GE(r.n, 3);
     for (double v : {r.f1_weighted, r.top1, r.top3}) EXPECT_TRUE(v >= 0 && v <= 1) << v;
     EXPECT_LE(r.top1, r.top3);
-    // predictions.csv: header, one row per patch, 7 columns, clusters in 1..3.
+    // predictions.csv: header, one row per patch, 9 columns, clusters in 1..3, positions inside
+    // the 1500x1200 px sections.
     std::vector<std::string> csv = lines(io::read_file(ev + "/predictions.csv"));
     ASSERT_EQ(static_cast<int64_t>(csv.size()), r.n + 1);
-    EXPECT_EQ(csv[0], "index,brain,section,true,pred,top3,cluster");
+    EXPECT_EQ(csv[0], "index,brain,section,x,y,true,pred,top3,cluster");
     for (size_t i = 1; i < csv.size(); ++i) {
-      EXPECT_EQ(std::count(csv[i].begin(), csv[i].end(), ','), 6) << csv[i];
+      EXPECT_EQ(std::count(csv[i].begin(), csv[i].end(), ','), 8) << csv[i];
+      std::istringstream row(csv[i]);
+      std::string field;
+      for (int c = 0; c < 4; ++c) std::getline(row, field, ',');
+      const double x = std::stod(field);
+      std::getline(row, field, ',');
+      const double y = std::stod(field);
+      EXPECT_TRUE(x >= 0 && x < 1500 && y >= 0 && y < 1200) << csv[i];
       EXPECT_EQ(std::count(csv[i].begin(), csv[i].end(), '|'), 2) << csv[i];
       int cluster = std::stoi(csv[i].substr(csv[i].rfind(',') + 1));
       EXPECT_TRUE(cluster >= 1 && cluster <= 3) << csv[i];
@@ -109,8 +117,8 @@ TEST_F(EvalCli, WritesEveryOutputAndCompares) {
       std::vector<std::string> cols;
       std::istringstream row_in(csv[i + 1]);
       for (std::string c; std::getline(row_in, c, ',');) cols.push_back(c);
-      ASSERT_EQ(cols.size(), 7u) << csv[i + 1];
-      EXPECT_EQ(cols[4], areas[best]) << csv[i + 1];  // index,brain,section,true,pred,top3,cluster
+      ASSERT_EQ(cols.size(), 9u) << csv[i + 1];
+      EXPECT_EQ(cols[6], areas[best]) << csv[i + 1];  // index,brain,section,x,y,true,pred,top3,cluster
     }
     if (std::string(split) == "test") {  // --dump-patches: the network's input, in predictions.csv's order
       io::SafeTensors p = io::read_safetensors(dir_ + "/patches.safetensors");
@@ -122,6 +130,10 @@ TEST_F(EvalCli, WritesEveryOutputAndCompares) {
       ASSERT_EQ(static_cast<int64_t>(index.size()), r.n);
       for (int64_t i = 0; i < r.n; ++i) EXPECT_EQ(csv[i + 1].rfind(std::to_string(index[i]) + ",", 0), 0u) << csv[i + 1];
     }
+    // Fig. 3 and Table 1 from the files: one t-SNE row per patch, n − 1 merges.
+    EXPECT_EQ(static_cast<int64_t>(lines(io::read_file(ev + "/tsne.csv")).size()), r.n + 1);
+    EXPECT_EQ(static_cast<int64_t>(lines(io::read_file(ev + "/ward_linkage.csv")).size()), r.n);
+    EXPECT_NE(io::read_file(ev + "/clusters.md").find("| Brains (share of the cluster) |"), std::string::npos);
     std::string report = io::read_file(ev + "/report.md");
     EXPECT_NE(report.find("| Cluster | Patches | Most frequent areas"), std::string::npos);
   }

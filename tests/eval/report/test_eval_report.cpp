@@ -14,6 +14,17 @@
 using namespace cytocon;
 using namespace cytocon::eval;
 
+TEST(Clusters, SixAreasAsTheTable) {
+  // Seven areas in one cluster, with 7..1 patches: the table lists the six most frequent.
+  std::vector<int32_t> cluster, label;
+  for (int a = 0; a < 7; ++a)
+    for (int k = 0; k < 7 - a; ++k) cluster.push_back(1), label.push_back(a);
+  auto comp = cluster_composition(cluster, label, 7);
+  ASSERT_EQ(comp[0].areas.size(), 6u);
+  EXPECT_EQ(comp[0].areas[5].area, 5);
+  EXPECT_TRUE(comp[0].brains.empty());
+}
+
 TEST(Clusters, CompositionByHand) {
   // Cluster 1: areas 0,0,0,2 ; cluster 2: 1,2 (tie: lower class id first).
   std::vector<int32_t> cluster = {1, 1, 2, 1, 1, 2};
@@ -31,6 +42,17 @@ TEST(Clusters, CompositionByHand) {
   EXPECT_NE(md.find("| 1 | 4 | hOc1 (75.0%), FG1 (25.0%) |"), std::string::npos) << md;
   EXPECT_NE(md.find("| 2 | 2 | hOc2 (50.0%), FG1 (50.0%) |"), std::string::npos) << md;
   EXPECT_EQ(cluster_composition(cluster, label, 3, 1)[0].areas.size(), 1u);
+  // Brains: cluster 1 holds brain 0 three times and brain 1 once; cluster 2 only brain 1.
+  auto with_brains = cluster_composition(cluster, label, 3, 6, {0, 0, 1, 1, 0, 1}, 2);
+  ASSERT_EQ(with_brains[0].brains.size(), 2u);
+  EXPECT_EQ(with_brains[0].brains[0].area, 0);
+  EXPECT_DOUBLE_EQ(with_brains[0].brains[0].share, 0.75);
+  ASSERT_EQ(with_brains[1].brains.size(), 1u);
+  EXPECT_EQ(with_brains[1].brains[0].count, 2);
+  md = composition_markdown(with_brains, {"hOc1", "hOc2", "FG1"}, {"B01", "B02"});
+  EXPECT_NE(md.find("| 1 | 4 | hOc1 (75.0%), FG1 (25.0%) | B01 (75.0%), B02 (25.0%) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 2 | 2 | hOc2 (50.0%), FG1 (50.0%) | B02 (100.0%) |"), std::string::npos) << md;
+  EXPECT_THROW(cluster_composition(cluster, label, 3, 6, {0}, 2), std::exception);  // one brain id per sample
   EXPECT_THROW(cluster_composition({0}, {0}, 3), std::exception);  // ids start at 1
 }
 
@@ -65,11 +87,23 @@ TEST(Report, MetricsJsonRoundTrip) {
 
 TEST(Report, PredictionsCsvQuotesNamesWithCommas) {
   std::string path = testing::TempDir() + "/cytocon_predictions_" + std::to_string(::getpid()) + ".csv";
-  write_predictions_csv(path, {{7, "B01", "s1", 1, {1, 0, 2}, 3}}, {"a", "area, 2", "c\"q"});
+  write_predictions_csv(path, {{7, "B01", "s1", 120.5, 33.25, 1, {1, 0, 2}, 3}}, {"a", "area, 2", "c\"q"});
   EXPECT_EQ(io::read_file(path),
-            "index,brain,section,true,pred,top3,cluster\n"
-            "7,B01,s1,\"area, 2\",\"area, 2\",\"area, 2|a|c\"\"q\",3\n");
+            "index,brain,section,x,y,true,pred,top3,cluster\n"
+            "7,B01,s1,120.50,33.25,\"area, 2\",\"area, 2\",\"area, 2|a|c\"\"q\",3\n");
   std::remove(path.c_str());
+}
+
+TEST(Report, TsneAndLinkageCsv) {
+  const std::string stem = testing::TempDir() + "/cytocon_fig3_" + std::to_string(::getpid()) + "_";
+  std::vector<PredictionRow> rows = {{4, "B01", "s1", 1, 2, 0, {0}, 2}, {9, "B02", "s2", 3, 4, 1, {1}, 1}};
+  write_tsne_csv(stem + "tsne.csv", rows, {0.5, -1.25, 2, 3}, {"hOc1", "hOc2"});
+  EXPECT_EQ(io::read_file(stem + "tsne.csv"), "index,x,y,cluster,true\n4,0.5,-1.25,2,hOc1\n9,2,3,1,hOc2\n");
+  EXPECT_THROW(write_tsne_csv(stem + "bad.csv", rows, {0.5}, {"hOc1", "hOc2"}), std::exception);
+  write_linkage_csv(stem + "ward.csv", {{0, 1, 1.0, 2}, {2, 3, 5.5, 3}});
+  EXPECT_EQ(io::read_file(stem + "ward.csv"), "a,b,height,size\n0,1,1,2\n2,3,5.5,3\n");
+  std::remove((stem + "tsne.csv").c_str());
+  std::remove((stem + "ward.csv").c_str());
 }
 
 TEST(Report, CompareTableHasOneRowPerModel) {
