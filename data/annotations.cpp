@@ -132,36 +132,44 @@ Annotations read_geojson(const std::string& path) {
   return parse_geojson(ss.str(), path);
 }
 
-std::vector<LabelledPoint> sample_centrelines(const Annotations& a, double spacing_px) {
+std::vector<ArcPoint> sample_along(const std::vector<Point2>& line, double spacing_px, int64_t max_points) {
   check(spacing_px > 0 && std::isfinite(spacing_px),
         "centreline spacing must be > 0 pixels, got " + std::to_string(spacing_px));
+  std::vector<ArcPoint> out;
+  double next = 0;  // arc length of the next point
+  double walked = 0;
+  for (size_t i = 0; i + 1 < line.size(); ++i) {
+    const Point2 p = line[i], q = line[i + 1];
+    const double len = std::hypot(q.x - p.x, q.y - p.y);
+    if (!std::isfinite(len) || (len - (next - walked)) / spacing_px > double(max_points - static_cast<int64_t>(out.size())))
+      fail("centreline of " + std::to_string(line.size()) + " points is too long for a " +
+           std::to_string(spacing_px) + " px spacing (coordinates out of range?)");
+    while (next <= walked + len) {
+      const double t = len > 0 ? (next - walked) / len : 0;
+      out.push_back({Point2{p.x + t * (q.x - p.x), p.y + t * (q.y - p.y)}, next});
+      next += spacing_px;
+    }
+    walked += len;
+  }
+  return out;
+}
+
+std::vector<LabelledPoint> sample_centrelines(const Annotations& a, double spacing_px) {
   std::vector<LabelledPoint> out;
   constexpr int64_t kMaxPoints = int64_t(1) << 27;  // guards against absurd coordinates
   int64_t emitted = 0;
   for (const Centreline& c : a.centrelines) {
-    double next = 0;  // arc length of the next point
-    double walked = 0;
-    for (size_t i = 0; i + 1 < c.points.size(); ++i) {
-      const Point2 p = c.points[i], q = c.points[i + 1];
-      const double len = std::hypot(q.x - p.x, q.y - p.y);
-      if (!std::isfinite(len) || (len - (next - walked)) / spacing_px > double(kMaxPoints - emitted))
-        fail("centreline of " + std::to_string(c.points.size()) + " points is too long for a " +
-             std::to_string(spacing_px) + " px spacing (coordinates out of range?)");
-      while (next <= walked + len) {
-        const double t = len > 0 ? (next - walked) / len : 0;
-        const Point2 s{p.x + t * (q.x - p.x), p.y + t * (q.y - p.y)};
-        std::string area = c.area;
-        if (area.empty())
-          for (const AreaPolygon& poly : a.polygons)
-            if (!poly.area.empty() && poly.contains(s)) {
-              area = poly.area;
-              break;
-            }
-        if (!area.empty()) out.push_back(LabelledPoint{s, area});
-        next += spacing_px;
-        ++emitted;
-      }
-      walked += len;
+    const std::vector<ArcPoint> pts = sample_along(c.points, spacing_px, kMaxPoints - emitted);
+    emitted += static_cast<int64_t>(pts.size());
+    for (const ArcPoint& s : pts) {
+      std::string area = c.area;
+      if (area.empty())
+        for (const AreaPolygon& poly : a.polygons)
+          if (!poly.area.empty() && poly.contains(s.p)) {
+            area = poly.area;
+            break;
+          }
+      if (!area.empty()) out.push_back(LabelledPoint{s.p, area});
     }
   }
   return out;

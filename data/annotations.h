@@ -3,6 +3,7 @@
 // name is properties.classification.name (or properties.name), coordinates are full-resolution
 // pixels. Accepts a FeatureCollection, a single Feature, or a bare array of Features (older QuPath).
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -41,5 +42,14 @@ struct LabelledPoint {
   std::string area;
 };
 std::vector<LabelledPoint> sample_centrelines(const Annotations& a, double spacing_px);
+
+// Points every `spacing_px` of arc length along a polyline from its first vertex (across
+// vertices), with their arc length in pixels; fails beyond `max_points` (absurd coordinates).
+struct ArcPoint {
+  Point2 p;
+  double arc_px = 0;
+};
+std::vector<ArcPoint> sample_along(const std::vector<Point2>& line, double spacing_px,
+                                   int64_t max_points = int64_t(1) << 27);
 
 }  // namespace cytocon::data

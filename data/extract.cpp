@@ -124,10 +124,13 @@ void apply_filter(float* x, int S, const AugmentParams& a, std::vector<float>& t
 
 void extract_patch(const Dataset& ds, const SampleRef& s, const AugmentParams& a,
                    const ExtractConfig& cfg, float* out, ExtractScratch& scratch) {
+  extract_patch(ds.image(s.section), ds.sections()[s.section], s, a, cfg, out, scratch);
+}
+
+void extract_patch(const Image& img, const Section& sec, const SampleRef& s, const AugmentParams& a,
+                   const ExtractConfig& cfg, float* out, ExtractScratch& scratch) {
   const int S = cfg.patch_px;
   check(S > 0, "patch size must be > 0, got " + std::to_string(S));
-  const Image& img = ds.image(s.section);
-  const Section& sec = ds.sections()[s.section];
   const PatchTransform t = patch_transform(img, sec, s, a, cfg);
   const Box b = footprint(t, S);
   scratch.region.resize(static_cast<size_t>(b.w * b.h));

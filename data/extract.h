@@ -59,5 +59,9 @@ struct ExtractScratch {
 // Extracts one patch into out[S·S] (row-major). Pass no_augment() at test time.
 void extract_patch(const Dataset& ds, const SampleRef& s, const AugmentParams& a,
                    const ExtractConfig& cfg, float* out, ExtractScratch& scratch);
+// The same from an image and its section record (s.section unused): points outside a dataset's
+// centrelines (cytocon-map).
+void extract_patch(const Image& img, const Section& sec, const SampleRef& s, const AugmentParams& a,
+                   const ExtractConfig& cfg, float* out, ExtractScratch& scratch);
 
 }  // namespace cytocon::data

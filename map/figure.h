@@ -1,0 +1,16 @@
+// SECTION.png (docs/map.md): the section downsampled, the predicted areas in colour along the
+// ribbon (each centreline drawn through its points, each point a dot; grid points as squares),
+// the reference outlines over it where they exist, and a legend of the areas shown.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "map/section.h"
+#include "map/tissue.h"
+
+namespace cytocon::map {
+
+void plot_section_map(const std::string& path, const std::string& title, const SectionMap& s, const Thumbnail& t,
+                      const std::vector<std::string>& names, double grid_px);
+
+}  // namespace cytocon::map

@@ -1,0 +1,51 @@
+// cytocon-map: predict an area at every sample point of new sections and write maps that QuPath
+// opens (docs/map.md).
+//
+//   cytocon-map --checkpoint CKPT --data DIR [--split train|test|unseen|all] --out DIR
+//   cytocon-map --checkpoint CKPT --image FILE --labels labels.txt [--um-per-px U]
+//               [--annotation FILE.geojson] --out DIR
+//   [--spacing-um S] [--grid-um G] [--smooth viterbi|none] [--penalty L] [--device auto|cpu|cuda]
+//   [--batch N] [--threads T] [--name NAME] [--quiet]
+//
+// Exit status: 0 done, 1 error (the message names the file or flag and what was expected).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "map/pipeline.h"
+
+using namespace cytocon;
+
+int main(int argc, char** argv) {
+  CLI::App app{"cytocon-map: areas along the cortical ribbon of new sections, as QuPath GeoJSON and PNG"};
+  map::MapOptions o;
+  app.add_option("--checkpoint", o.checkpoint, "classifier weights (stage linear or ce)")->required();
+  app.add_option("--data", o.data, "dataset directory (manifest.csv, labels.txt)");
+  app.add_option("--split", o.split, "sections of --data: train, test, unseen or all")->capture_default_str();
+  app.add_option("--image", o.image, "one section image (grayscale TIFF, PNG, JPEG)");
+  app.add_option("--annotation", o.annotation, "QuPath GeoJSON of --image with centrelines (else: a grid over the tissue)");
+  app.add_option("--labels", o.labels, "area names of the training data (labels.txt), for --image");
+  app.add_option("--um-per-px", o.image_um_per_px, "full-resolution pixel size of --image (um)");
+  app.add_option("--out", o.out, "output directory")->required();
+  app.add_option("--spacing-um", o.spacing_um, "sample spacing along centrelines (default: the run's data.spacing_um)");
+  app.add_option("--grid-um", o.grid_um, "grid spacing over the tissue without annotation (default: the spacing)");
+  app.add_option("--min-tissue-mm2", o.min_tissue_mm2, "smallest tissue component kept (grid)")->capture_default_str();
+  app.add_option("--smooth", o.smooth, "decoding along each centreline: viterbi or none")->capture_default_str();
+  app.add_option("--penalty", o.penalty, "Viterbi penalty per area switch (nats*mm)")->capture_default_str();
+  app.add_option("--sweep", o.sweep, "also score these penalties (penalty_sweep.csv), to choose --penalty on X_te")
+      ->delimiter(',');
+  app.add_option("--device", o.device, "auto, cpu or cuda")->capture_default_str();
+  app.add_option("--batch", o.batch, "patches per forward pass")->capture_default_str();
+  app.add_option("--threads", o.threads, "patch extraction threads (0: one per core)");
+  app.add_option("--name", o.name, "model name in reports (default: the run directory)");
+  app.add_option("--preset", o.preset, "override the stored config: model preset (paper|tiny)");
+  app.add_option("--patch-um-per-px", o.patch_um_per_px, "override the stored config: patch resolution (um/px)");
+  app.add_flag("--quiet", o.quiet, "no progress lines");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    map::run_map(o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cytocon-map: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,38 @@
+// cytocon-map's work (docs/map.md): a trained classifier predicts an area at every sample point
+// of each section (centrelines, or a grid over the tissue), the areas are decoded along each
+// centreline, and per section SECTION.geojson and SECTION.png are written, with predictions.csv,
+// map.json and report.md for the run.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cytocon::map {
+
+struct MapOptions {
+  std::string checkpoint;
+  std::string data;           // a dataset directory ...
+  std::string split = "all";  // ... and which of its sections: train | test | unseen | all
+  std::string image;          // or one section image ...
+  std::string annotation;     // ... with an optional QuPath GeoJSON
+  std::string labels;         // area names for --image (labels.txt of the training data)
+  double image_um_per_px = 0; // --um-per-px: the image's full-resolution pixel size
+  std::string out;
+  double spacing_um = 0;      // along centrelines; 0 = the run's data.spacing_um
+  double grid_um = 0;         // grid over the tissue; 0 = the spacing
+  double min_tissue_mm2 = 0.5;  // smaller tissue components are dropped
+  std::string smooth = "viterbi";  // "viterbi" | "none"
+  double penalty = 0.5;       // λ, nats·mm per area switch (map/sequence.h)
+  std::vector<double> sweep;  // penalties to score (penalty_sweep.csv), for choosing λ on X_te
+  std::string device = "auto";
+  int64_t batch = 64;
+  int threads = 0;            // extraction threads (0: one per core)
+  std::string name;           // model name in reports
+  std::string preset;         // overrides of the stored config (weights without one)
+  double patch_um_per_px = 0;
+  bool quiet = false;
+};
+
+void run_map(const MapOptions& opt);
+
+}  // namespace cytocon::map
