@@ -157,11 +157,13 @@ void run_map(const MapOptions& opt) {
     check(static_cast<int64_t>(names.size()) == net.num_classes(),
           opt.checkpoint + ": classifier has " + std::to_string(net.num_classes()) + " classes but " + opt.labels +
               " lists " + std::to_string(names.size()) + " areas");
-    check(opt.image_um_per_px > 0, opt.image + ": no pixel size: give --um-per-px (µm per full-resolution pixel)");
     images.push_back(data::open_image(opt.image));
+    const double um = opt.image_um_per_px > 0 ? opt.image_um_per_px : images[0]->um_per_px().value_or(0);
+    check(um > 0, opt.image + ": no pixel size (no OME-XML PhysicalSizeX, Aperio MPP or TIFF resolution tags): "
+                              "give --um-per-px (µm per full-resolution pixel)");
     SectionMap s;
     s.section = fs::path(opt.image).stem().string();
-    s.image_path = opt.image, s.annotation_path = opt.annotation, s.um_per_px = opt.image_um_per_px;
+    s.image_path = opt.image, s.annotation_path = opt.annotation, s.um_per_px = um;
     s.width = images[0]->width(), s.height = images[0]->height();
     if (opt.annotation.empty()) {
       add_points(s, nullptr, *images[0], names, opt, spacing_um, grid_um);

@@ -16,7 +16,7 @@ struct MapOptions {
   std::string image;          // or one section image ...
   std::string annotation;     // ... with an optional QuPath GeoJSON
   std::string labels;         // area names for --image (labels.txt of the training data)
-  double image_um_per_px = 0; // --um-per-px: the image's full-resolution pixel size
+  double image_um_per_px = 0; // --um-per-px: the image's full-resolution pixel size (0: from the file)
   std::string out;
   double spacing_um = 0;      // along centrelines; 0 = the run's data.spacing_um
   double grid_um = 0;         // grid over the tissue; 0 = the spacing
