@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   app.add_option("--um-per-px", o.image_um_per_px, "full-resolution pixel size of --image (um)");
   app.add_option("--out", o.out, "output directory")->required();
   app.add_option("--spacing-um", o.spacing_um, "sample spacing along centrelines (default: the run's data.spacing_um)");
+  app.add_option("--centrelines", o.centrelines, "auto (drawn, else derived from the outlines), annotated or derived "
+                                                  "(default: the run's data.centrelines)");
   app.add_option("--grid-um", o.grid_um, "grid spacing over the tissue without annotation (default: the spacing)");
   app.add_option("--min-tissue-mm2", o.min_tissue_mm2, "smallest tissue component kept (grid)")->capture_default_str();
   app.add_option("--smooth", o.smooth, "decoding along each centreline: viterbi or none")->capture_default_str();

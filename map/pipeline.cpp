@@ -10,6 +10,7 @@
 #include <future>
 #include <thread>
 
+#include "data/centreline.h"
 #include "data/dataset.h"
 #include "data/extract.h"
 #include "engine/io/atomic_file.h"
@@ -55,16 +56,19 @@ std::vector<std::string> read_labels_file(const std::string& path) {
 // The section's sample points from its annotation (centrelines), or a grid over its tissue when
 // it has none.
 void add_points(SectionMap& s, const data::Annotations* a, const data::Image& img, const std::vector<std::string>& names,
-                const MapOptions& opt, double spacing_um, double grid_um) {
+                const MapOptions& opt, data::CentrelineSource source, double spacing_um, double grid_um) {
   if (a) {
     check(!a->centrelines.empty() || !a->polygons.empty(),
           s.annotation_path + ": no usable geometry (expected LineString centrelines or Polygon area outlines, "
                               "QuPath GeoJSON in full-resolution pixels)");
-    check(!a->centrelines.empty(), s.annotation_path + ": area outlines but no centrelines; draw centrelines "
-                                                       "(LineString) through the cortical ribbon");
+    const std::vector<data::Centreline> lines = data::select_centrelines(
+        *a, source, s.um_per_px, {static_cast<double>(s.width), static_cast<double>(s.height)});
+    check(!lines.empty(), s.annotation_path + ": no centrelines (--centrelines " +
+                              data::centreline_source_name(source) + "); draw them, or use auto or derived");
     s.reference = a->polygons;
-    s.sampling = "centrelines (drawn)";
-    sample_centreline_points(s, a->centrelines, a->polygons, names, spacing_um);
+    const bool drawn = source != data::CentrelineSource::derived && !a->centrelines.empty();
+    s.sampling = drawn ? "centrelines (drawn)" : "centrelines (derived from the outlines)";
+    sample_centreline_points(s, lines, a->polygons, names, spacing_um);
     check(!s.points.empty(), s.annotation_path + ": no centreline point lies inside the image (" +
                                  std::to_string(s.width) + "x" + std::to_string(s.height) + " px)");
     return;
@@ -117,11 +121,13 @@ void run_map(const MapOptions& opt) {
     if (!opt.quiet) std::printf("cytocon-map: %s\n", s.c_str()), std::fflush(stdout);
   };
 
-  eval::Predictor net(opt.checkpoint, {opt.preset, opt.patch_um_per_px, 0, -1}, opt.device);
+  eval::Predictor net(opt.checkpoint, {opt.preset, opt.patch_um_per_px, 0, -1, ""}, opt.device);
   const train::Config& cfg = net.config();
   const double spacing_um = opt.spacing_um > 0 ? opt.spacing_um : cfg.data.spacing_um;
   const double grid_um = opt.grid_um > 0 ? opt.grid_um : spacing_um;
   check(spacing_um > 0, "--spacing-um " + fmt_g(spacing_um) + ": expected > 0");
+  const data::CentrelineSource lines_from =
+      data::parse_centreline_source(opt.centrelines.empty() ? cfg.data.centrelines : opt.centrelines);
 
   // Sections, their images and sample points.
   std::vector<SectionMap> sections;
@@ -132,6 +138,7 @@ void run_map(const MapOptions& opt) {
     data::DatasetOptions dso;
     dso.spacing_um = spacing_um;
     dso.test_fraction = cfg.data.test_fraction;
+    dso.centrelines = lines_from;
     dso.quiet = opt.quiet;
     auto ds = data::Dataset::open(opt.data, dso);
     names = ds->labels();
@@ -147,7 +154,7 @@ void run_map(const MapOptions& opt) {
       s.um_per_px = d.um_per_px, s.width = d.width, s.height = d.height;
       const data::Annotations a = data::read_geojson(d.annotation_path);
       images.push_back(data::open_image(d.image_path));
-      add_points(s, &a, *images.back(), names, opt, spacing_um, grid_um);
+      add_points(s, &a, *images.back(), names, opt, lines_from, spacing_um, grid_um);
       sections.push_back(std::move(s));
     }
     check(!sections.empty(), opt.data + ": no section in split " + opt.split);
@@ -166,10 +173,10 @@ void run_map(const MapOptions& opt) {
     s.image_path = opt.image, s.annotation_path = opt.annotation, s.um_per_px = um;
     s.width = images[0]->width(), s.height = images[0]->height();
     if (opt.annotation.empty()) {
-      add_points(s, nullptr, *images[0], names, opt, spacing_um, grid_um);
+      add_points(s, nullptr, *images[0], names, opt, lines_from, spacing_um, grid_um);
     } else {
       const data::Annotations a = data::read_geojson(opt.annotation);
-      add_points(s, &a, *images[0], names, opt, spacing_um, grid_um);
+      add_points(s, &a, *images[0], names, opt, lines_from, spacing_um, grid_um);
     }
     source = opt.image;
     sections.push_back(std::move(s));

@@ -19,6 +19,7 @@ struct MapOptions {
   double image_um_per_px = 0; // --um-per-px: the image's full-resolution pixel size (0: from the file)
   std::string out;
   double spacing_um = 0;      // along centrelines; 0 = the run's data.spacing_um
+  std::string centrelines;    // auto | annotated | derived ("" = the run's data.centrelines)
   double grid_um = 0;         // grid over the tissue; 0 = the spacing
   double min_tissue_mm2 = 0.5;  // smaller tissue components are dropped
   std::string smooth = "viterbi";  // "viterbi" | "none"

@@ -172,6 +172,32 @@ TEST_F(MapCli, SmoothingNoneIsArgmaxAndAHugePenaltyOneAreaPerLine) {
   for (const auto& [line, a] : areas) EXPECT_EQ(a.size(), 1u) << line;
 }
 
+TEST_F(MapCli, OutlinesOnlyGiveDerivedCentrelines) {
+  // The section's annotation without its drawn centrelines (a lab's outlines, QuPath-style).
+  json a = json::parse(io::read_file(dir_ + "/data/annotations/brain02_s01.geojson"));
+  json kept = json::array();
+  for (const json& f : a["features"])
+    if (f["geometry"]["type"] != "LineString") kept.push_back(f);
+  a["features"] = kept;
+  io::write_file_atomic(dir_ + "/outlines.geojson", a.dump());
+  std::string out;
+  ASSERT_EQ(run(kBin + "/cytocon-map --checkpoint " + dir_ + "/run/final.safetensors --labels " + dir_ +
+                "/data/labels.txt --image " + dir_ + "/data/images/brain02_s01.tif --annotation " + dir_ +
+                "/outlines.geojson --spacing-um 400 --batch 8 --quiet --out " + dir_ + "/o", &out), 0) << out;
+  auto rows = read_csv(dir_ + "/o/predictions.csv");
+  ASSERT_GT(rows.size(), 3u);
+  size_t labelled = 0;
+  for (const auto& r : rows) labelled += !r.at("true").empty();
+  EXPECT_GT(labelled, rows.size() / 2);  // derived mid-lines run inside the area outlines
+  const json mj = json::parse(io::read_file(dir_ + "/o/map.json"));
+  EXPECT_NE(std::string(mj["sections"][0]["sampling"]).find("derived"), std::string::npos);
+  // --centrelines annotated on outlines only is an error naming the file.
+  EXPECT_EQ(run(kBin + "/cytocon-map --checkpoint " + dir_ + "/run/final.safetensors --labels " + dir_ +
+                "/data/labels.txt --image " + dir_ + "/data/images/brain02_s01.tif --annotation " + dir_ +
+                "/outlines.geojson --centrelines annotated --out " + dir_ + "/o2", &out), 1);
+  EXPECT_NE(out.find(dir_ + "/outlines.geojson: no centrelines"), std::string::npos) << out;
+}
+
 TEST_F(MapCli, ImageGridAndBadInput) {
   const std::string img = dir_ + "/data/images/brain01_s01.tif", ck = dir_ + "/run/final.safetensors";
   const std::string base = kBin + "/cytocon-map --checkpoint " + ck + " --labels " + dir_ + "/data/labels.txt --quiet ";
