@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "data/centreline.h"
 #include "data/dataset.h"
 #include "data/extract.h"
+#include "data/node_budget.h"
 #include "engine/io/atomic_file.h"
 #include "eval/inference.h"
 #include "eval/report.h"
@@ -30,6 +32,12 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kThumbnailSide = 1000;
+
+double process_cpu_s() {  // all threads; under a loaded machine the fairer measure than wall time
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -200,7 +208,7 @@ void run_map(const MapOptions& opt) {
     records[k].image_path = sections[k].image_path, records[k].um_per_px = sections[k].um_per_px;
     records[k].width = sections[k].width, records[k].height = sections[k].height;
   }
-  const int threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = opt.threads > 0 ? opt.threads : data::default_loader_threads(1);
   auto extract = [&](int64_t a, int64_t b) {
     Tensor x = Tensor::empty({b - a, S, S, 1}, DType::f32);
     float* px = x.data<float>();
@@ -233,6 +241,7 @@ void run_map(const MapOptions& opt) {
   std::vector<float> prob;
   prob.reserve(static_cast<size_t>(n * C));
   const auto t_inf = std::chrono::steady_clock::now();
+  const double cpu0 = process_cpu_s();
   const bool tty = isatty(fileno(stdout));
   double last_report = 0;
   std::future<Tensor> next;
@@ -253,7 +262,7 @@ void run_map(const MapOptions& opt) {
       std::fflush(stdout);
     }
   }
-  const double seconds_inference = seconds_since(t_inf);
+  const double seconds_inference = seconds_since(t_inf), cpu_inference = process_cpu_s() - cpu0;
   eval::softmax_rows(prob, C);
 
   // Per section: raw argmax and the decoding along each centreline.
@@ -268,13 +277,15 @@ void run_map(const MapOptions& opt) {
   std::vector<const SectionMap*> all;
   for (const SectionMap& s : sections) all.push_back(&s);
   if (!opt.sweep.empty()) {  // the scores of each penalty, for choosing it (docs/map.md)
-    std::string csv = "penalty,n,top1,f1_weighted,borders,border_mean_mm,border_median_mm\n";
+    std::string csv = "penalty,n,top1,f1_weighted,borders,border_mean_mm,border_median_mm,predicted_borders,"
+                      "spurious_mean_mm,symmetric_mean_mm\n";
     for (double lam : opt.sweep) {
       for (SectionMap& s : sections) decode(s, C, spacing_mm, lam);
       const MapScores sc = score(all, true, static_cast<int>(C));
       char row[200];
-      std::snprintf(row, sizeof row, "%.6g,%lld,%.6f,%.6f,%zu,%.6f,%.6f\n", lam, static_cast<long long>(sc.n), sc.top1,
-                    sc.f1_weighted, sc.border_mm.size(), sc.border_mean(), sc.border_median());
+      std::snprintf(row, sizeof row, "%.6g,%lld,%.6f,%.6f,%zu,%.6f,%.6f,%zu,%.6f,%.6f\n", lam, static_cast<long long>(sc.n),
+                    sc.top1, sc.f1_weighted, sc.border_mm.size(), sc.border_mean(), sc.border_median(),
+                    sc.spurious_mm.size(), sc.spurious_mean(), sc.symmetric_mean());
       csv += row;
     }
     fs::create_directories(opt.out);
@@ -299,6 +310,7 @@ void run_map(const MapOptions& opt) {
   run.device = device_name(net.device());
   run.patches = n;
   run.seconds_inference = seconds_inference;
+  run.cpu_seconds_inference = cpu_inference;
   run.patches_per_s = seconds_inference > 0 ? static_cast<double>(n) / seconds_inference : 0;
   const std::string decoding = opt.smooth == "viterbi" ? "Viterbi, penalty " + fmt_g(opt.penalty) : "no smoothing";
   for (size_t k = 0; k < sections.size(); ++k) {
@@ -319,12 +331,13 @@ void run_map(const MapOptions& opt) {
   io::write_file_atomic(opt.out + "/report.md", report_markdown(run, sections));
   const MapScores raw = score(all, false, static_cast<int>(C)), dec = score(all, true, static_cast<int>(C));
   if (raw.n > 0) {
-    char line[240];
+    char line[320];
     std::snprintf(line, sizeof line,
                   "reference points %lld: top-1 %.1f%% raw, %.1f%% decoded; weighted F1 %.1f%% raw, %.1f%% decoded; "
-                  "border error %.3f mm raw, %.3f mm decoded (mean of %zu)",
+                  "border error %.3f mm raw, %.3f mm decoded (mean of %zu); predicted borders %zu raw, %zu decoded",
                   static_cast<long long>(raw.n), 100 * raw.top1, 100 * dec.top1, 100 * raw.f1_weighted,
-                  100 * dec.f1_weighted, raw.border_mean(), dec.border_mean(), raw.border_mm.size());
+                  100 * dec.f1_weighted, raw.border_mean(), dec.border_mean(), raw.border_mm.size(),
+                  raw.spurious_mm.size(), dec.spurious_mm.size());
     say(line);
   }
   say("maps: " + opt.out + "/*.png, QuPath: " + opt.out + "/*.geojson; report: " + opt.out + "/report.md");

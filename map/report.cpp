@@ -15,10 +15,23 @@ namespace cytocon::map {
 
 using json = nlohmann::ordered_json;
 
-double MapScores::border_mean() const {
+
+namespace {
+double mean_of(const std::vector<double>& v) {
   double s = 0;
-  for (double e : border_mm) s += e;
-  return border_mm.empty() ? 0 : s / static_cast<double>(border_mm.size());
+  for (double e : v) s += e;
+  return v.empty() ? 0 : s / static_cast<double>(v.size());
+}
+}  // namespace
+
+double MapScores::border_mean() const { return mean_of(border_mm); }
+
+double MapScores::spurious_mean() const { return mean_of(spurious_mm); }
+
+double MapScores::symmetric_mean() const {
+  std::vector<double> both = border_mm;
+  both.insert(both.end(), spurious_mm.begin(), spurious_mm.end());
+  return mean_of(both);
 }
 
 double MapScores::border_median() const {
@@ -41,6 +54,7 @@ MapScores score(const std::vector<const SectionMap*>& sections, bool smoothed, i
       std::vector<int32_t> t, p;
       for (int64_t i : line) pos.push_back(s->points[i].pos_mm), t.push_back(s->points[i].truth), p.push_back(pred[i]);
       for (double e : border_errors(pos, t, p)) sc.border_mm.push_back(e);
+      for (double e : spurious_border_errors(pos, t, p)) sc.spurious_mm.push_back(e);
     }
   }
   sc.n = static_cast<int64_t>(y.size());
@@ -74,6 +88,9 @@ json scores_json(const MapScores& s) {
   j["f1_weighted"] = s.f1_weighted;
   j["borders"] = s.border_mm.size();
   if (!s.border_mm.empty()) j["border_error_mm"] = {{"mean", s.border_mean()}, {"median", s.border_median()}};
+  j["predicted_borders"] = s.spurious_mm.size();
+  if (!s.spurious_mm.empty()) j["spurious_border_mm"] = {{"mean", s.spurious_mean()}};
+  if (!s.border_mm.empty() || !s.spurious_mm.empty()) j["symmetric_border_mm"] = s.symmetric_mean();
   return j;
 }
 
@@ -82,10 +99,11 @@ std::string scores_row(const std::string& what, const MapScores& raw, const MapS
   auto mm = [](const MapScores& s) {
     return s.border_mm.empty() ? std::string("–") : num(s.border_mean(), "%.3f") + " / " + num(s.border_median(), "%.3f");
   };
-  if (raw.n == 0) return "| " + what + " | 0 | – | – | – | – | – | – | – |\n";
+  auto sym = [](const MapScores& s) { return std::to_string(s.spurious_mm.size()) + " / " + num(s.symmetric_mean(), "%.3f"); };
+  if (raw.n == 0) return "| " + what + " | 0 | – | – | – | – | – | – | – | – | – |\n";
   return "| " + what + " | " + std::to_string(raw.n) + " | " + pct(raw.top1) + " | " + pct(dec.top1) + " | " +
          pct(raw.f1_weighted) + " | " + pct(dec.f1_weighted) + " | " + std::to_string(raw.border_mm.size()) + " | " +
-         mm(raw) + " | " + mm(dec) + " |\n";
+         mm(raw) + " | " + mm(dec) + " | " + sym(raw) + " | " + sym(dec) + " |\n";
 }
 
 }  // namespace
@@ -136,7 +154,8 @@ void write_map_json(const std::string& path, const MapRun& run, const std::vecto
          {"patch_um_per_px", run.patch_um_per_px}, {"device", run.device},
          {"overall", {{"raw", scores_json(score(all, false, C))}, {"smoothed", scores_json(score(all, true, C))}}},
          {"sections", secs},
-         {"timings_s", {{"total", run.seconds_total}, {"inference", run.seconds_inference}}},
+         {"timings_s", {{"total", run.seconds_total}, {"inference", run.seconds_inference},
+                        {"inference_cpu", run.cpu_seconds_inference}}},
          {"patches", run.patches}, {"patches_per_s", run.patches_per_s}};
   io::write_file_atomic(path, j.dump(2) + "\n");
 }
@@ -157,9 +176,13 @@ std::string report_markdown(const MapRun& run, const std::vector<SectionMap>& se
   md += "## Scores where a reference exists\n\n"
         "Top-1 and weighted F1 over the points with a reference area; border error = mm along the "
         "centreline from each reference border to the nearest predicted border (mean / median; the "
-        "line's ends count as predicted borders). *raw*: per-patch argmax, *decoded*: after smoothing.\n\n"
+        "line's ends count as predicted borders); *predicted borders / symmetric*: how many borders were "
+        "predicted and the mean distance (mm) over both directions (reference to nearest predicted border, "
+        "predicted to nearest reference border or line end). *raw*: per-patch argmax, *decoded*: after "
+        "smoothing.\n\n"
         "| Section | n | top-1 raw | top-1 decoded | F1 raw | F1 decoded | borders | border error raw (mm) | "
-        "border error decoded (mm) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+        "border error decoded (mm) | predicted borders / symmetric raw | predicted borders / symmetric decoded |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   std::vector<const SectionMap*> all;
   for (const SectionMap& s : sections) {
     all.push_back(&s);

@@ -13,9 +13,14 @@ namespace cytocon::map {
 struct MapScores {
   int64_t n = 0;                // points with a reference area
   double top1 = 0, f1_weighted = 0;
-  std::vector<double> border_mm;  // one per reference border (map/sequence.h border_errors)
+  std::vector<double> border_mm;    // one per reference border (map/sequence.h border_errors)
+  std::vector<double> spurious_mm;  // one per predicted border (spurious_border_errors)
   double border_mean() const;
   double border_median() const;
+  double spurious_mean() const;
+  // Mean over both lists together: the average symmetric border distance (what the penalty is
+  // chosen by, docs/map.md).
+  double symmetric_mean() const;
 };
 // pred: s.raw or s.pred, per point. Several sections: pass them all (borders never cross lines).
 MapScores score(const std::vector<const SectionMap*>& sections, bool smoothed, int num_classes);
@@ -28,6 +33,7 @@ struct MapRun {
   int patch_px = 0;
   std::string device;
   double seconds_total = 0, seconds_inference = 0, patches_per_s = 0;
+  double cpu_seconds_inference = 0;  // process CPU time (all threads) of extraction + inference
   int64_t patches = 0;
 };
 

@@ -46,26 +46,49 @@ std::vector<int32_t> viterbi(const float* prob, int64_t n, int64_t C, double spa
   return path;
 }
 
+namespace {
+
+// Borders of a sequence: midway between consecutive points i, i+1 with labels that differ (both
+// known, i.e. >= 0).
+std::vector<double> borders(const std::vector<double>& pos_mm, const std::vector<int32_t>& label) {
+  std::vector<double> b;
+  for (size_t i = 0; i + 1 < pos_mm.size(); ++i)
+    if (label[i] >= 0 && label[i + 1] >= 0 && label[i] != label[i + 1]) b.push_back(0.5 * (pos_mm[i] + pos_mm[i + 1]));
+  return b;
+}
+
+// For each of `from`, the distance to the nearest of `to` and the line's two ends.
+std::vector<double> nearest(const std::vector<double>& from, std::vector<double> to, const std::vector<double>& pos_mm) {
+  to.push_back(pos_mm.front());
+  to.push_back(pos_mm.back());
+  std::vector<double> d;
+  for (double b : from) {
+    double best = std::numeric_limits<double>::infinity();
+    for (double q : to) best = std::min(best, std::abs(q - b));
+    d.push_back(best);
+  }
+  return d;
+}
+
+void check_lengths(const char* what, size_t n, size_t truth, size_t pred) {
+  check(truth == n && pred == n, std::string(what) + ": " + std::to_string(n) + " positions but " +
+                                     std::to_string(truth) + " reference and " + std::to_string(pred) + " predicted areas");
+}
+
+}  // namespace
+
 std::vector<double> border_errors(const std::vector<double>& pos_mm, const std::vector<int32_t>& truth,
                                   const std::vector<int32_t>& pred) {
-  const size_t n = pos_mm.size();
-  check(truth.size() == n && pred.size() == n,
-        "border_errors: " + std::to_string(n) + " positions but " + std::to_string(truth.size()) +
-            " reference and " + std::to_string(pred.size()) + " predicted areas");
-  std::vector<double> predicted, errors;
-  if (n == 0) return errors;
-  predicted.push_back(pos_mm.front());
-  for (size_t i = 0; i + 1 < n; ++i)
-    if (pred[i] != pred[i + 1]) predicted.push_back(0.5 * (pos_mm[i] + pos_mm[i + 1]));
-  predicted.push_back(pos_mm.back());
-  for (size_t i = 0; i + 1 < n; ++i) {
-    if (truth[i] < 0 || truth[i + 1] < 0 || truth[i] == truth[i + 1]) continue;
-    const double b = 0.5 * (pos_mm[i] + pos_mm[i + 1]);
-    double best = std::numeric_limits<double>::infinity();
-    for (double q : predicted) best = std::min(best, std::abs(q - b));
-    errors.push_back(best);
-  }
-  return errors;
+  check_lengths("border_errors", pos_mm.size(), truth.size(), pred.size());
+  if (pos_mm.empty()) return {};
+  return nearest(borders(pos_mm, truth), borders(pos_mm, pred), pos_mm);
+}
+
+std::vector<double> spurious_border_errors(const std::vector<double>& pos_mm, const std::vector<int32_t>& truth,
+                                           const std::vector<int32_t>& pred) {
+  check_lengths("spurious_border_errors", pos_mm.size(), truth.size(), pred.size());
+  if (std::none_of(truth.begin(), truth.end(), [](int32_t t) { return t >= 0; })) return {};
+  return nearest(borders(pos_mm, pred), borders(pos_mm, truth), pos_mm);
 }
 
 }  // namespace cytocon::map

@@ -30,4 +30,11 @@ std::vector<int32_t> argmax(const float* prob, int64_t n, int64_t C);
 std::vector<double> border_errors(const std::vector<double>& pos_mm, const std::vector<int32_t>& truth,
                                   const std::vector<int32_t>& pred);
 
+// The other direction, which border_errors cannot see (a border predicted between every two
+// points gives border errors of at most half a spacing): per predicted border, the distance in mm
+// to the nearest reference border, the line's ends counting as reference borders. Empty when the
+// line has no reference area at all.
+std::vector<double> spurious_border_errors(const std::vector<double>& pos_mm, const std::vector<int32_t>& truth,
+                                           const std::vector<int32_t>& pred);
+
 }  // namespace cytocon::map

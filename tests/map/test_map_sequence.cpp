@@ -108,5 +108,17 @@ TEST(MapBorderError, HandMadeSequences) {
   ASSERT_EQ(gaps.size(), 1u);
   EXPECT_NEAR(gaps[0], 0, 1e-12);
   EXPECT_TRUE(border_errors({}, {}, {}).empty());
+  // The other direction: a border predicted between every two points has small border errors
+  // (0.05 mm) but its spurious borders lie up to 0.15 mm from a reference border or an end.
+  std::vector<int32_t> noisy = {0, 1, 0, 1, 0, 1, 0, 1};
+  for (double e : border_errors(pos, truth, noisy)) EXPECT_NEAR(e, 0.0, 1e-12);  // borders at every midpoint
+  std::vector<double> sp = map::spurious_border_errors(pos, truth, noisy);
+  ASSERT_EQ(sp.size(), 7u);  // midpoints 0.05 ... 0.65 against 0, 0.25, 0.55, 0.7
+  EXPECT_NEAR(sp[0], 0.05, 1e-12);
+  EXPECT_NEAR(sp[1], 0.1, 1e-12);
+  EXPECT_NEAR(sp[3], 0.1, 1e-12);
+  EXPECT_NEAR(sp[6], 0.05, 1e-12);
+  for (double e : map::spurious_border_errors(pos, truth, truth)) EXPECT_NEAR(e, 0, 1e-12);
+  EXPECT_TRUE(map::spurious_border_errors(pos, std::vector<int32_t>(8, -1), noisy).empty());
   EXPECT_TRUE(testing_util::contains(testing_util::error_of([&] { border_errors(pos, truth, {0}); }), "predicted"));
 }
