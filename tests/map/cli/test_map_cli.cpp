@@ -166,6 +166,10 @@ TEST_F(MapCli, SmoothingNoneIsArgmaxAndAHugePenaltyOneAreaPerLine) {
   std::string out;
   ASSERT_EQ(run(map_cmd("none", "--smooth none"), &out), 0) << out;
   for (const auto& r : read_csv(dir_ + "/none/predictions.csv")) EXPECT_EQ(r.at("pred"), r.at("argmax"));
+  // Deterministic: another extraction thread count gives the same bytes.
+  ASSERT_EQ(run(map_cmd("none1", "--smooth none --threads 1"), &out), 0) << out;
+  EXPECT_EQ(io::read_file(dir_ + "/none1/predictions.csv"), io::read_file(dir_ + "/none/predictions.csv"));
+  EXPECT_EQ(io::read_file(dir_ + "/none1/brain02_s01.geojson"), io::read_file(dir_ + "/none/brain02_s01.geojson"));
   ASSERT_EQ(run(map_cmd("flat", "--penalty 1e9"), &out), 0) << out;
   std::map<std::string, std::set<std::string>> areas;
   for (const auto& r : read_csv(dir_ + "/flat/predictions.csv")) areas[r.at("section") + "/" + r.at("centreline")].insert(r.at("pred"));
