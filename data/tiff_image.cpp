@@ -393,6 +393,12 @@ class TiffImage final : public Image {
     h.current = level;
   }
 
+  // A block a writer left out (offset and byte count 0, e.g. cytocon-prepare's tiles out of
+  // reach of every sample point): glass, intensity 1.
+  void fill_glass(std::vector<uint8_t>& buf, const LevelLayout& lay) const {
+    buf.assign(static_cast<size_t>(lay.bw * lay.bh * (bits_ / 8)), min_is_white_ ? 0 : 0xFF);  // 255 or 65535
+  }
+
   Block block(int level, int64_t id) const {
     const BlockKey key{uid_, level, id};
     if (Block b = cache_get(key)) return b;
@@ -404,6 +410,12 @@ class TiffImage final : public Image {
       Handle& h = *l.h;
       select(h, level);
       h.msgs.last.clear();
+      if (TIFFGetStrileByteCount(h.tif, static_cast<uint32_t>(id)) == 0) {  // sparse: never written
+        fill_glass(*buf, lay);
+        Block b = buf;
+        cache_put(key, b);
+        return b;
+      }
       const tmsize_t n =
           lay.tiled ? TIFFReadEncodedTile(h.tif, static_cast<uint32_t>(id), buf->data(),
                                           static_cast<tmsize_t>(buf->size()))

@@ -1,0 +1,142 @@
+// cytocon-prepare --data DIR --config RUN.toml --out DIR: a training-ready copy of a dataset
+// (issue 12 §2, docs/data.md "Prepared store"): every section resampled once to the run's µm/px,
+// only the tiles within reach of a sample point, grayscale, a fast codec, the pixel size in the
+// tags, annotations rescaled, labels copied, the split of every section written out. Parallel
+// over sections; resumable (a section whose image exists is skipped; every file is written
+// through a temporary name and renamed). Exit status 0 done, 1 an error (one line naming the
+// file), CLI11's non-zero status for a bad command line.
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "data/node_budget.h"
+#include "data/prepare.h"
+#include "models/preset.h"
+#include "train/config.h"
+
+namespace {
+
+using namespace cytocon;
+
+std::string csv_field(const std::string& s) {  // quoted when it holds a comma or a quote
+  if (s.find_first_of(",\"") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+std::string file_base(const data::Section& s) {  // brain_section, safe as a file name
+  std::string b = s.brain + "_" + s.name;
+  for (char& c : b)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+  return b;
+}
+
+void write_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".part";
+  {
+    std::ofstream f(tmp);
+    f << text;
+    if (!f) throw std::runtime_error(tmp + ": cannot write");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"cytocon-prepare: a training-ready copy of a dataset at a run's resolution"};
+  std::string data_dir, config_path, out, codec = "zstd";
+  int threads = 0, tile = 512;
+  app.add_option("--data", data_dir, "dataset directory (manifest.csv, labels.txt)")->required();
+  app.add_option("--config", config_path, "the run's configuration (data.um_per_px, data.patch_px, model.preset)")
+      ->required();
+  app.add_option("--out", out, "output directory")->required();
+  app.add_option("--codec", codec, "tile codec")->check(CLI::IsMember({"zstd", "deflate", "none"}))->capture_default_str();
+  app.add_option("--tile", tile, "tile side in pixels (multiple of 16)")->capture_default_str();
+  app.add_option("--threads", threads, "sections prepared at a time (0: one per usable core)");
+  CLI11_PARSE(app, argc, argv);
+  if (tile <= 0 || tile % 16) throw std::runtime_error("--tile " + std::to_string(tile) + ": expected a positive multiple of 16");
+  train::Config cfg;
+  train::load_file(cfg, config_path);
+  cfg.data.dir = data_dir;
+  train::resolve(cfg);
+  if (cfg.data.patch_px == 0) cfg.data.patch_px = models::preset_by_name(cfg.model.preset).input_px;
+  data::DatasetOptions dso;
+  dso.spacing_um = cfg.data.spacing_um;
+  dso.test_fraction = cfg.data.test_fraction;
+  auto ds = data::Dataset::open(data_dir, dso);
+  data::PrepareOptions po;
+  po.um_per_px = cfg.data.um_per_px;
+  po.patch_px = static_cast<int>(cfg.data.patch_px);
+  po.background = static_cast<float>(cfg.data.background);
+  po.tile = tile;
+  po.codec = data::parse_store_codec(codec);
+  std::filesystem::create_directories(out + "/images");
+  std::filesystem::create_directories(out + "/annotations");
+  const int n = static_cast<int>(ds->sections().size());
+  std::string manifest = "brain,section,image,annotation,um_per_px,split\n";
+  char um[32];
+  std::snprintf(um, sizeof um, "%.17g", po.um_per_px);
+  for (const data::Section& s : ds->sections())
+    manifest += csv_field(s.brain) + "," + csv_field(s.name) + ",images/" + file_base(s) + ".tif,annotations/" +
+                file_base(s) + ".geojson," + um + "," + data::split_name(s.split) + "\n";
+  std::printf("cytocon-prepare: %d sections of %s at %g um/px, %d px patches (reach %.0f px), %s tiles of %d px -> %s\n",
+              n, data_dir.c_str(), po.um_per_px, po.patch_px, data::prepare_reach_px(po), codec.c_str(), tile,
+              out.c_str());
+  std::fflush(stdout);
+  std::atomic<int> next{0}, done{0}, skipped{0};
+  std::atomic<int64_t> tiles{0}, tiles_total{0};
+  std::atomic<uint64_t> bytes{0};
+  std::mutex mu;
+  std::exception_ptr error;
+  auto worker = [&] {
+    for (int i = next++; i < n; i = next++) {
+      try {
+        const data::Section& s = ds->sections()[i];
+        const std::string img = out + "/images/" + file_base(s) + ".tif";
+        if (std::filesystem::exists(img)) {
+          ++skipped;
+        } else {
+          const auto r = data::prepare_section(*ds, i, po, img, out + "/annotations/" + file_base(s) + ".geojson");
+          tiles += r.tiles_written;
+          tiles_total += r.tiles_total;
+          bytes += r.bytes;
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        std::fprintf(stderr, "\rcytocon-prepare: %d/%d sections (%d already there), %lld of %lld tiles kept, %.2f GB written",
+                     ++done, n, skipped.load(), static_cast<long long>(tiles.load()),
+                     static_cast<long long>(tiles_total.load()), bytes.load() / 1e9);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!error) error = std::current_exception();
+        next = n;
+      }
+    }
+  };
+  const int t = std::max(1, std::min(n, threads > 0 ? threads : data::usable_cores()));
+  std::vector<std::thread> pool;
+  for (int k = 0; k < t; ++k) pool.emplace_back(worker);
+  for (auto& th : pool) th.join();
+  std::fprintf(stderr, "\n");
+  if (error) std::rethrow_exception(error);
+  std::filesystem::copy_file(data_dir + "/labels.txt", out + "/labels.txt.part",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::rename(out + "/labels.txt.part", out + "/labels.txt");
+  write_atomic(out + "/manifest.csv", manifest);  // last: its presence means the copy is complete
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cytocon-prepare: %s\n", e.what());
+    return 1;
+  }
+}
