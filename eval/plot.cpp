@@ -5,7 +5,6 @@
 #include <cstdio>
 
 #include "engine/tensor.h"
-#include "eval/canvas.h"
 
 namespace cytocon::eval {
 
@@ -47,20 +46,26 @@ void widen(double& lo, double& hi) {
   if (hi - lo < 1e-12 * std::max(1.0, std::fabs(hi))) lo -= 0.5, hi += 0.5;
 }
 
-// Legend entries as coloured squares + names, stacked downwards from (x, y); wraps into new
-// columns of `col_width` pixels when `bottom` is reached.
-void legend(Canvas& cv, int x, int y, int bottom, int col_width, const std::vector<std::string>& names,
-            const std::vector<int>& colour_index) {
-  int row = 14, cy = y;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (cy + row > bottom) cy = y, x += col_width;
-    cv.fill_rect(x, cy + 1, x + 9, cy + 10, category_color(colour_index[i]));
-    cv.text(x + 14, cy + 2, names[i], kBlack);
+}  // namespace
+
+int legend_row_height() { return Canvas::text_height(1) + 4; }
+
+int legend_width(const std::vector<LegendEntry>& e) {
+  int w = 0;
+  for (const LegendEntry& x : e) w = std::max(w, Canvas::text_width(x.name));
+  return w + legend_row_height() + 16;
+}
+
+void draw_legend(Canvas& cv, int x, int y, int bottom, const std::vector<LegendEntry>& e) {
+  const int row = legend_row_height(), box = row - 6, col = legend_width(e);
+  int cy = y;
+  for (const LegendEntry& entry : e) {
+    if (cy + row > bottom && cy > y) cy = y, x += col;
+    cv.fill_rect(x, cy + 3, x + box, cy + 3 + box, entry.colour);
+    cv.text(x + box + 6, cy + 2, entry.name, kBlack);
     cy += row;
   }
 }
-
-}  // namespace
 
 void plot_lines(const std::string& path, const std::string& title, const std::string& xlabel,
                 const std::string& ylabel, const std::vector<Series>& series, const LineOptions& opt) {
@@ -80,9 +85,13 @@ void plot_lines(const std::string& path, const std::string& title, const std::st
   if (!opt.log_y) y_lo -= pad, y_hi += pad;
 
   Canvas cv(opt.width, opt.height);
-  int legend_w = 0;
-  for (const Series& s : series) legend_w = std::max(legend_w, Canvas::text_width(s.name) + 24);
-  const int left = 80, top = 40, right = opt.width - 20 - legend_w, bottom = opt.height - 50;
+  cv.set_title(title);
+  std::vector<LegendEntry> entries;
+  for (size_t k = 0; k < series.size(); ++k) entries.push_back({series[k].name, category_color(static_cast<int>(k))});
+  const int legend_w = legend_width(entries);
+  const Canvas::FittedText head = Canvas::fit_text(title, opt.width - 100, 2);
+  const int left = 80, top = 20 + head.height, right = opt.width - 20 - legend_w,
+            bottom = opt.height - 30 - 2 * Canvas::text_height(1);
   check(right - left > 50 && bottom - top > 50, "plot_lines: canvas too small for '" + path + "'");
   auto px = [&](double x) { return left + static_cast<int>(std::lround((x - x_lo) / (x_hi - x_lo) * (right - left))); };
   auto py = [&](double y) {
@@ -95,7 +104,7 @@ void plot_lines(const std::string& path, const std::string& title, const std::st
     int x = px(t);
     cv.line(x, top, x, bottom, kGrey);
     std::string s = fmt_tick(t);
-    cv.text(x - Canvas::text_width(s) / 2, bottom + 6, s, kDark);
+    cv.text(x - Canvas::text_width(s) / 2, bottom + 4, s, kDark);
   }
   std::vector<double> yt;
   if (opt.log_y) {
@@ -111,13 +120,11 @@ void plot_lines(const std::string& path, const std::string& title, const std::st
     if (y < top || y > bottom) continue;
     cv.line(left, y, right, y, kGrey);
     std::string s = fmt_tick(t);
-    cv.text(left - 6 - Canvas::text_width(s), y - 3, s, kDark);
+    cv.text(left - 6 - Canvas::text_width(s), y - Canvas::text_height(1) / 2, s, kDark);
   }
   cv.rect_outline(left, top, right + 1, bottom + 1, kBlack);
 
-  // Curves, clipped to the plot area by skipping segments with an endpoint outside.
-  std::vector<std::string> names;
-  std::vector<int> colours;
+  // Curves.
   for (size_t k = 0; k < series.size(); ++k) {
     const Series& s = series[k];
     Rgb c = category_color(static_cast<int>(k));
@@ -134,15 +141,13 @@ void plot_lines(const std::string& path, const std::string& title, const std::st
       else if (s.x.size() == 1) cv.dot(x1, y1, 2, c);
       x0 = x1, y0 = y1, have_prev = true;
     }
-    names.push_back(s.name);
-    colours.push_back(static_cast<int>(k));
   }
-  legend(cv, right + 14, top, bottom, legend_w, names, colours);
+  draw_legend(cv, right + 14, top, bottom, entries);
 
-  cv.text((left + right) / 2 - Canvas::text_width(title, 2) / 2, 12, title, kBlack, 2);
-  cv.text((left + right) / 2 - Canvas::text_width(xlabel) / 2, bottom + 24, xlabel, kBlack);
+  cv.text_fitted(left, 10, head, kBlack);
+  cv.text((left + right) / 2 - Canvas::text_width(xlabel) / 2, bottom + 8 + Canvas::text_height(1), xlabel, kBlack);
   cv.text_vertical(12, (top + bottom) / 2 - Canvas::text_width(ylabel) / 2, ylabel, kBlack);
-  cv.write_png(path);
+  cv.save(path);
 }
 
 void plot_scatter(const std::string& path, const std::string& title, const std::vector<double>& xy,
@@ -156,19 +161,17 @@ void plot_scatter(const std::string& path, const std::string& title, const std::
           "plot_scatter: group " + std::to_string(g) + " outside [0, " + std::to_string(names.size()) + ")");
     present[g] = 1;
   }
-  std::vector<std::string> legend_names;
-  std::vector<int> colours;
-  int name_w = 0;
+  std::vector<LegendEntry> entries;
   for (size_t g = 0; g < names.size(); ++g)
-    if (present[g]) {
-      legend_names.push_back(names[g]);
-      colours.push_back(static_cast<int>(g));
-      name_w = std::max(name_w, Canvas::text_width(names[g]) + 24);
-    }
-  const int plot = 760, top = 50, left = 20;
-  const int rows = std::max(1, (plot - 10) / 14);
-  const int cols = static_cast<int>((legend_names.size() + rows - 1) / rows);
-  Canvas cv(left + plot + 20 + cols * name_w + 10, top + plot + 20);
+    if (present[g]) entries.push_back({names[g], category_color(static_cast<int>(g))});
+  const int plot = 760, left = 20;
+  const int rows = std::max(1, plot / legend_row_height());
+  const int cols = static_cast<int>((entries.size() + rows - 1) / rows);
+  const int width = left + plot + 20 + cols * legend_width(entries) + 10;
+  const Canvas::FittedText head = Canvas::fit_text(title, width - 2 * left, 2);
+  const int top = 20 + head.height;
+  Canvas cv(width, top + plot + 20);
+  cv.set_title(title);
 
   double x_lo = INFINITY, x_hi = -INFINITY, y_lo = INFINITY, y_hi = -INFINITY;
   for (size_t i = 0; i < n; ++i)
@@ -188,9 +191,9 @@ void plot_scatter(const std::string& path, const std::string& title, const std::
     cv.dot(x, y, radius, category_color(group[i]));
   }
   cv.rect_outline(left, top, left + plot + 1, top + plot + 1, kDark);
-  legend(cv, left + plot + 20, top, top + plot, name_w, legend_names, colours);
-  cv.text(left, 16, title, kBlack, 2);
-  cv.write_png(path);
+  draw_legend(cv, left + plot + 20, top, top + plot, entries);
+  cv.text_fitted(left, 10, head, kBlack);
+  cv.save(path);
 }
 
 void plot_confusion(const std::string& path, const std::string& title,
@@ -198,13 +201,18 @@ void plot_confusion(const std::string& path, const std::string& title,
   const size_t c = names.size();
   check(c > 0 && counts.size() == c * c, "plot_confusion: counts has " + std::to_string(counts.size()) +
                                              " values, expected " + std::to_string(c) + "^2");
-  // At least 8 px per cell so every class name (7-px glyphs) stays readable; large C grows the image.
-  const int cell = static_cast<int>(std::max<size_t>(8, std::min<size_t>(40, 900 / c)));
+  // At least one text line per cell so every class name stays readable; large C grows the image.
+  const int line_h = Canvas::text_height(1);
+  const int cell = static_cast<int>(std::max<size_t>(line_h, std::min<size_t>(40, 900 / c)));
   int name_w = 0;
   for (const std::string& s : names) name_w = std::max(name_w, Canvas::text_width(s));
-  const int label_w = name_w + 8;
-  const int left = 30 + label_w, top = 40 + label_w, grid = cell * static_cast<int>(c);
-  Canvas cv(left + grid + 20, top + grid + 40);
+  const int label_w = name_w + 8, grid = cell * static_cast<int>(c), left = 20 + label_w;
+  const int width = std::max(left + grid + 20, 360);
+  const std::string note = "rows: true area, columns: predicted area, colour: row fraction";
+  const Canvas::FittedText head = Canvas::fit_text(title, width - 20, 2), foot = Canvas::fit_text(note, width - 20, 1);
+  const int top = 20 + head.height + label_w;
+  Canvas cv(width, top + grid + 20 + foot.height);
+  cv.set_title(title);
 
   for (size_t t = 0; t < c; ++t) {
     int64_t row = 0;
@@ -216,19 +224,19 @@ void plot_confusion(const std::string& path, const std::string& title,
       cv.fill_rect(x, y, x + cell, y + cell, heat_color(v));
       std::string s = std::to_string(k);
       if (k > 0 && cell >= 24 && Canvas::text_width(s) + 2 <= cell)
-        cv.text(x + (cell - Canvas::text_width(s)) / 2, y + (cell - 7) / 2, s,
+        cv.text(x + (cell - Canvas::text_width(s)) / 2, y + (cell - line_h) / 2, s,
                 v > 0.5 ? Rgb{255, 255, 255} : kBlack);
     }
   }
   for (size_t i = 0; i < c; ++i) {
-    int off = static_cast<int>(i) * cell + (cell - 7) / 2;
+    int off = static_cast<int>(i) * cell + (cell - line_h) / 2;
     cv.text(left - 6 - Canvas::text_width(names[i]), top + off, names[i], kBlack);
     cv.text_vertical(left + off, top - 6 - Canvas::text_width(names[i]), names[i], kBlack);
   }
   cv.rect_outline(left, top, left + grid + 1, top + grid + 1, kDark);
-  cv.text(10, 12, title, kBlack, 2);
-  cv.text(left, top + grid + 12, "rows: true area, columns: predicted area, colour: row fraction", kDark);
-  cv.write_png(path);
+  cv.text_fitted(10, 10, head, kBlack);
+  cv.text_fitted(10, top + grid + 10, foot, kDark);
+  cv.save(path);
 }
 
 }  // namespace cytocon::eval

@@ -1,12 +1,27 @@
-// Figures as PNG: line plots (loss curves), 2-D scatter plots with a legend (t-SNE coloured by
-// cluster or area) and confusion matrices. All functions fail (cytocon::fail) with the path when
-// the file cannot be written, and with the argument's name when inputs are inconsistent.
+// Figures as PNG with an SVG beside each (same name, .svg): line plots (loss curves), 2-D scatter
+// plots with a legend (t-SNE coloured by cluster or area) and confusion matrices, drawn through
+// eval/canvas.h (cairo). Titles shrink, then wrap, to fit. All functions fail (cytocon::fail) with
+// the path when a file cannot be written, and with the argument's name when inputs are
+// inconsistent.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "eval/canvas.h"
+
 namespace cytocon::eval {
+
+// A legend: a coloured square and a name per entry (section maps use it too).
+struct LegendEntry {
+  std::string name;
+  Rgb colour;
+};
+int legend_row_height();                               // px per entry
+int legend_width(const std::vector<LegendEntry>& e);  // px of one column
+// Entries stacked downwards from (x, y); a new column (legend_width px further right) starts
+// when `bottom` is reached.
+void draw_legend(Canvas& cv, int x, int y, int bottom, const std::vector<LegendEntry>& e);
 
 // One curve of a line plot: points (x[i], y[i]) joined in order. Non-finite points are skipped
 // (the curve is broken there). x and y must have the same length.

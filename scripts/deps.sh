@@ -2,7 +2,8 @@
 # Installs the Debian packages cytocon builds with (skips what is present). Root or sudo.
 set -euo pipefail
 pkgs=(cmake g++ make pkg-config libomp-dev libgtest-dev googletest libtiff-dev libstb-dev
-      libcli11-dev libtomlplusplus-dev nlohmann-json3-dev mpich libmpich-dev)
+      libcli11-dev libtomlplusplus-dev nlohmann-json3-dev mpich libmpich-dev
+      libcairo2-dev fonts-dejavu-core)
 # CYTOCON_DEPS_TORCH=1 (CI): also Debian's PyTorch, for the cross-checks in tests/torch (which skip
 # without it) and python/ (about 3 minutes to install).
 [ "${CYTOCON_DEPS_TORCH:-0}" = 1 ] && pkgs+=(python3-torch)
