@@ -17,6 +17,10 @@ jobs=$(nproc)
 # The kit's libraries (libtiff.so.6 and what it links) for our programs only; zlib comes from the system.
 export LD_LIBRARY_PATH=$kit/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export OMP_WAIT_POLICY=passive
+# The figures' font (DejaVu Sans) from the kit, found through a fontconfig file of our own.
+export FONTCONFIG_FILE=${TMPDIR:-/tmp}/cytocon-fonts.conf
+printf '<?xml version="1.0"?>\n<fontconfig><dir>%s</dir><cachedir>%s</cachedir></fontconfig>\n' \
+  "$kit/share/fonts" "${TMPDIR:-/tmp}/cytocon-fontconfig-cache" > "$FONTCONFIG_FILE"
 bin=$root/$build/bin
 jsonl=$out/bench.jsonl
 
