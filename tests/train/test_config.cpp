@@ -218,3 +218,17 @@ TEST(Config, MissingFileIsAnError) {
   Config c;
   expect_contains(error_of([&] { load_file(c, "/nonexistent/x.toml"); }), "/nonexistent/x.toml");
 }
+
+TEST(Config, CentrelineSourceIsAChoiceStoredWithTheRun) {
+  Config c;
+  EXPECT_EQ(c.data.centrelines, "auto");
+  auto e = error_of([&] { apply_override(c, parse_override("data.centrelines=drawn")); });
+  expect_contains(e, "data.centrelines");
+  expect_contains(e, "auto|annotated|derived");
+  expect_contains(e, "\"drawn\"");
+  apply_override(c, parse_override("data.centrelines=derived"));
+  c.data.dir = "/d";
+  Config back;
+  load_text(back, to_toml(c), "config.toml");
+  EXPECT_EQ(back.data.centrelines, "derived");
+}

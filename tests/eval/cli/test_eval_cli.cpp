@@ -72,7 +72,8 @@ TEST_F(EvalCli, WritesEveryOutputAndCompares) {
                   &out), 0) << out;
     const std::string ev = dir_ + "/ev_" + split;
     for (const char* f : {"metrics.json", "predictions.csv", "features.safetensors", "clusters.md", "tsne.png",
-                          "tsne_areas.png", "confusion.png", "report.md", "tsne.csv", "ward_linkage.csv"})
+                          "tsne_areas.png", "confusion.png", "tsne.svg", "tsne_areas.svg", "confusion.svg", "report.md",
+                          "tsne.csv", "ward_linkage.csv"})
       EXPECT_TRUE(fs::exists(ev + "/" + f)) << ev << "/" << f;
     eval::RunSummary r = eval::read_metrics_json(ev + "/metrics.json");
     EXPECT_EQ(r.split, split);
@@ -143,6 +144,27 @@ TEST_F(EvalCli, WritesEveryOutputAndCompares) {
   int rows = 0;
   for (const std::string& l : table) rows += l.rfind("| run |", 0) == 0;
   EXPECT_EQ(rows, 1);  // one model, both datasets in one row
+}
+
+// --centrelines derived: the points lie on mid-lines derived from the area polygons, not on the
+// drawn centrelines; a bad value names the choices.
+TEST_F(EvalCli, DerivedCentrelinesOverrideTheStoredSource) {
+  auto evaluate = [&](const std::string& source, std::string* out) {
+    return run(kBin + "/cytocon-eval --checkpoint " + dir_ + "/run/final.safetensors --data " + dir_ +
+                   "/data --split unseen --spacing-um 300 --tsne-iterations 0 --batch 8 --quiet --centrelines " +
+                   source + " --out " + dir_ + "/ev_cl_" + source,
+               out);
+  };
+  std::string out;
+  ASSERT_EQ(evaluate("annotated", &out), 0) << out;
+  ASSERT_EQ(evaluate("derived", &out), 0) << out;
+  const std::vector<std::string> drawn = lines(io::read_file(dir_ + "/ev_cl_annotated/predictions.csv"));
+  const std::vector<std::string> derived = lines(io::read_file(dir_ + "/ev_cl_derived/predictions.csv"));
+  EXPECT_GT(derived.size(), 3u);
+  EXPECT_NE(drawn, derived);
+  EXPECT_NE(evaluate("drawn", &out), 0);  // CLI11's check names the value and the set
+  EXPECT_NE(out.find("drawn"), std::string::npos) << out;
+  EXPECT_NE(out.find("derived"), std::string::npos) << out;
 }
 
 TEST_F(EvalCli, BadInputFailsWithAClearMessage) {
