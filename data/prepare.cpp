@@ -159,8 +159,13 @@ PreparedSection prepare_section(const Dataset& ds, int section, const PrepareOpt
     throw;
   }
   TIFFClose(tif);
-  rescale_geojson(sec.annotation_path, annotation_path, k);
-  std::filesystem::rename(tmp, image_path);
+  try {
+    rescale_geojson(sec.annotation_path, annotation_path, k);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  std::filesystem::rename(tmp, image_path);  // last: an existing image means a complete section
   r.bytes = std::filesystem::file_size(image_path);
   return r;
 }
