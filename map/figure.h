@@ -1,6 +1,7 @@
 // SECTION.png (docs/map.md): the section downsampled, the predicted areas in colour along the
-// ribbon (each centreline drawn through its points, each point a dot; grid points as squares),
-// the reference outlines over it where they exist, and a legend of the areas shown.
+// ribbon (each centreline drawn through its points, each point a dot, ringed in its reference
+// area's colour where it has one; grid points as squares), the reference outlines over it where
+// they exist (clipped to the section), and a legend of the areas shown.
 #pragma once
 #include <string>
 #include <vector>
