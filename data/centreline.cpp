@@ -297,17 +297,26 @@ void extend_end(std::vector<Point2>& p, const Raster& r, double depth) {
 void derive_group(const std::vector<const AreaPolygon*>& polys, const Box& bb, const Box& visible,
                   double um_per_px, std::vector<Centreline>& out) {
   Raster r;
+  // The grid step: kGridUm, coarser while the group's box with its margins exceeds kMaxCells. A few
+  // cells of glass around the polygons; where they reach the image edge, room for the continued
+  // ribbon (kMirrorUm, more than half the thickest cortex).
   r.g = std::max(kGridUm / um_per_px, std::sqrt((bb.x1 - bb.x0) * (bb.y1 - bb.y0) / kMaxCells));
-  // A few cells of glass around the polygons; where they reach the image edge, room for the
-  // continued ribbon (kMirrorUm, more than half the thickest cortex).
-  const double mirror = std::ceil(kMirrorUm / (r.g * um_per_px)) * r.g, glass = 3 * r.g;
-  auto margin = [&](double side, double edge) { return std::abs(side - edge) <= r.g ? mirror : glass; };
-  const double x0 = bb.x0 - margin(bb.x0, visible.x0), y0 = bb.y0 - margin(bb.y0, visible.y0);
-  const double x1 = bb.x1 + margin(bb.x1, visible.x1), y1 = bb.y1 + margin(bb.y1, visible.y1);
-  r.ox = x0;
-  r.oy = y0;
-  r.w = static_cast<int>(std::ceil((x1 - x0) / r.g));
-  r.h = static_cast<int>(std::ceil((y1 - y0) / r.g));
+  check(std::isfinite(r.g) && r.g > 0, "area polygons with coordinates out of range (a bounding box of " +
+                                           std::to_string(bb.x1 - bb.x0) + " x " + std::to_string(bb.y1 - bb.y0) +
+                                           " px): cannot derive centrelines");
+  for (;; r.g *= 1.25) {
+    const double mirror = std::ceil(kMirrorUm / (r.g * um_per_px)) * r.g, glass = 3 * r.g;
+    auto margin = [&](double side, double edge) { return std::abs(side - edge) <= r.g ? mirror : glass; };
+    r.ox = bb.x0 - margin(bb.x0, visible.x0);
+    r.oy = bb.y0 - margin(bb.y0, visible.y0);
+    const double w = std::ceil((bb.x1 + margin(bb.x1, visible.x1) - r.ox) / r.g);
+    const double h = std::ceil((bb.y1 + margin(bb.y1, visible.y1) - r.oy) / r.g);
+    if (w * h <= kMaxCells) {
+      r.w = static_cast<int>(w);
+      r.h = static_cast<int>(h);
+      break;
+    }
+  }
   r.cell.assign(size_t(r.w) * r.h, kOut);
   for (const AreaPolygon* p : polys) fill(r, *p);
   close_cracks(r);

@@ -227,6 +227,15 @@ TEST(DerivedCentreline, FoldedRibbonFollowsTheExactMidLine) {
   for (Point2 q : all_points(cs)) EXPECT_TRUE(q.x >= 0 && q.x <= size.width && q.y >= 0 && q.y <= size.height);
 }
 
+TEST(DerivedCentreline, AbsurdCoordinatesAreAClearErrorOrACoarseGrid) {
+  Annotations a;
+  a.polygons.push_back(poly("A", {{{0, 0}, {1e300, 0}, {1e300, 1e300}}}));
+  EXPECT_TRUE(contains(error_of([&] { derive_centrelines(a, kUm); }), "out of range"));
+  Annotations thin;  // 4,000 km long: the grid coarsens to stay within its cell bound
+  thin.polygons.push_back(poly("A", {rect(0, 0, 1e9, 500)}));
+  EXPECT_NO_THROW(derive_centrelines(thin, kUm));
+}
+
 TEST(CentrelineSource, RuleAndNames) {
   Annotations a;
   a.polygons.push_back(poly("A", {rect(400, 1000, 4400, 1500)}));
