@@ -5,6 +5,7 @@
 #include <set>
 
 #include "eval/canvas.h"
+#include "eval/plot.h"
 #include "map/geojson.h"
 
 namespace cytocon::map {
@@ -37,73 +38,76 @@ void plot_section_map(const std::string& path, const std::string& title, const S
                       const std::vector<std::string>& names, double grid_px) {
   using eval::Canvas;
   using eval::Rgb;
-  const int kText = 2, margin = 10, top = margin + Canvas::text_height(kText) + margin;
+  const int margin = 10;
   std::set<int> shown;  // areas in the legend: predicted or reference
   for (int32_t c : s.pred) shown.insert(c);
   for (const MapPoint& m : s.points)
     if (m.truth >= 0) shown.insert(m.truth);
-  int legend_w = 0;
-  for (int c : shown) legend_w = std::max(legend_w, Canvas::text_width(names[c], kText));
-  legend_w = std::max(legend_w + 16, Canvas::text_width("thin lines: reference outlines", 1)) + 3 * margin;
+  std::vector<eval::LegendEntry> legend;
+  for (int c : shown) legend.push_back({names[c], area_color(c)});
+  const bool rings = std::any_of(s.points.begin(), s.points.end(), [](const MapPoint& m) { return m.truth >= 0; });
+  std::vector<std::string> notes;
+  if (!s.reference.empty()) notes.push_back("thin lines: reference outlines");
+  if (rings) notes.push_back("dot: predicted, band: reference");
+  int legend_w = eval::legend_width(legend);
+  for (const std::string& n : notes) legend_w = std::max(legend_w, Canvas::text_width(n, 1));
   const double scale = std::min(1.0, 1000.0 / static_cast<double>(std::max(t.width, t.height)));
   const int iw = std::max(1, static_cast<int>(t.width * scale)), ih = std::max(1, static_cast<int>(t.height * scale));
-  const int legend_h = static_cast<int>(shown.size()) * (Canvas::text_height(kText) + 8) + 2 * margin +
-                       2 * Canvas::text_height(1) + 8;
-  Canvas cv(std::max(margin + iw + legend_w, Canvas::text_width(title, kText) + 2 * margin),
-            top + std::max(ih, legend_h) + margin);
-  cv.text(margin, margin, title, {0, 0, 0}, kText);
-  // The section, grey (nearest thumbnail pixel).
-  for (int y = 0; y < ih; ++y)
-    for (int x = 0; x < iw; ++x) {
-      const int64_t tx = std::min<int64_t>(t.width - 1, static_cast<int64_t>(x / scale));
-      const int64_t ty = std::min<int64_t>(t.height - 1, static_cast<int64_t>(y / scale));
-      const uint8_t g = static_cast<uint8_t>(std::lround(255.0 * std::clamp(t.value[ty * t.width + tx], 0.0f, 1.0f)));
-      cv.set(margin + x, top + y, {g, g, g});
-    }
-  const double k = scale / t.downsample;  // full-resolution px -> canvas px
-  auto X = [&](double x) { return margin + static_cast<int>(std::lround(x * k)); };
-  auto Y = [&](double y) { return top + static_cast<int>(std::lround(y * k)); };
+  const int W = margin + iw + 2 * margin + legend_w + margin;
+  const Canvas::FittedText head = Canvas::fit_text(title, W - 2 * margin, 2);
+  const int top = margin + head.height + margin;
+  const int legend_h = static_cast<int>(legend.size()) * eval::legend_row_height() +
+                       static_cast<int>(notes.size() + 1) * (Canvas::text_height(1) + 4);
+  Canvas cv(W, top + std::max(ih, legend_h) + margin);
+  cv.set_title(title);
+  cv.text_fitted(margin, margin, head, {0, 0, 0});
+  // The section, grey.
+  std::vector<uint8_t> gray(t.value.size());
+  for (size_t i = 0; i < gray.size(); ++i)
+    gray[i] = static_cast<uint8_t>(std::lround(255.0 * std::clamp(t.value[i], 0.0f, 1.0f)));
+  cv.image_gray(gray.data(), static_cast<int>(t.width), static_cast<int>(t.height), static_cast<int>(t.width), margin,
+                top, iw, ih);
+  const double k = static_cast<double>(iw) / (static_cast<double>(t.width) * t.downsample);  // full-res px -> canvas px
+  auto P = [&](const data::Point2& p) { return Canvas::Point{margin + p.x * k, top + p.y * k}; };
   // Reference outlines, clipped to the section (polygons may run beyond the image edge).
   for (const data::AreaPolygon& poly : s.reference)
     for (const auto& ring : poly.rings)
       for (size_t i = 0; i < ring.size(); ++i) {
         const data::Point2 a = ring[i], b = ring[(i + 1) % ring.size()];
         double ax = a.x * k, ay = a.y * k, bx = b.x * k, by = b.y * k;  // image px
-        if (clip(ax, ay, bx, by, 0, 0, iw - 1, ih - 1))
-          cv.line(margin + static_cast<int>(std::lround(ax)), top + static_cast<int>(std::lround(ay)),
-                  margin + static_cast<int>(std::lround(bx)), top + static_cast<int>(std::lround(by)), {40, 40, 40});
+        if (clip(ax, ay, bx, by, 0, 0, iw, ih)) cv.polyline({{margin + ax, top + ay}, {margin + bx, top + by}}, {40, 40, 40}, 1);
       }
-  // Predicted areas: grid cells, or each centreline's segments and points.
-  const int g = std::max(1, static_cast<int>(std::lround(grid_px * k)));
+  // Predicted areas: grid cells, or each centreline's segments and points over a band in the
+  // reference colours.
+  const double g = std::max(1.0, grid_px * k);
   for (size_t i = 0; i < s.points.size(); ++i)
-    if (s.points[i].line < 0)
-      cv.fill_rect(X(s.points[i].p.x) - g / 2, Y(s.points[i].p.y) - g / 2, X(s.points[i].p.x) - g / 2 + g,
-                   Y(s.points[i].p.y) - g / 2 + g, area_color(s.pred[i]));
+    if (s.points[i].line < 0) {
+      const Canvas::Point c = P(s.points[i].p);
+      cv.fill_polygon({{{c.x - g / 2, c.y - g / 2}, {c.x + g / 2, c.y - g / 2}, {c.x + g / 2, c.y + g / 2},
+                        {c.x - g / 2, c.y + g / 2}}}, area_color(s.pred[i]));
+    }
   const std::vector<std::vector<int64_t>> lines = points_by_line(s);
-  for (const std::vector<int64_t>& line : lines)  // first the reference rings, under everything
+  for (const std::vector<int64_t>& line : lines)
     for (int64_t i : line)
-      if (s.points[i].truth >= 0) cv.dot(X(s.points[i].p.x), Y(s.points[i].p.y), 6, area_color(s.points[i].truth));
+      if (s.points[i].truth >= 0) cv.fill_circle(P(s.points[i].p).x, P(s.points[i].p).y, 6, area_color(s.points[i].truth));
   for (const std::vector<int64_t>& line : lines) {
     for (size_t j = 0; j + 1 < line.size(); ++j) {
       const MapPoint &a = s.points[line[j]], &b = s.points[line[j + 1]];
-      const double mx = 0.5 * (a.p.x + b.p.x), my = 0.5 * (a.p.y + b.p.y);
-      cv.line(X(a.p.x), Y(a.p.y), X(mx), Y(my), area_color(s.pred[line[j]]), 3);
-      cv.line(X(mx), Y(my), X(b.p.x), Y(b.p.y), area_color(s.pred[line[j + 1]]), 3);
+      const data::Point2 m{0.5 * (a.p.x + b.p.x), 0.5 * (a.p.y + b.p.y)};
+      cv.polyline({P(a.p), P(m)}, area_color(s.pred[line[j]]), 3);
+      cv.polyline({P(m), P(b.p)}, area_color(s.pred[line[j + 1]]), 3);
     }
-    for (int64_t i : line) cv.dot(X(s.points[i].p.x), Y(s.points[i].p.y), 3, area_color(s.pred[i]));
+    for (int64_t i : line) cv.fill_circle(P(s.points[i].p).x, P(s.points[i].p).y, 3, area_color(s.pred[i]));
   }
-  // Legend.
-  int ly = top;
+  // Legend and notes.
   const int lx = margin + iw + 2 * margin;
-  for (int c : shown) {
-    cv.fill_rect(lx, ly, lx + 16, ly + Canvas::text_height(kText), area_color(c));
-    cv.text(lx + 16 + margin / 2, ly, names[c], {0, 0, 0}, kText);
-    ly += Canvas::text_height(kText) + 8;
+  eval::draw_legend(cv, lx, top, top + std::max(ih, legend_h), legend);
+  int ny = top + static_cast<int>(legend.size()) * eval::legend_row_height() + Canvas::text_height(1);
+  for (const std::string& n : notes) {
+    cv.text(lx, ny, n, {40, 40, 40}, 1);
+    ny += Canvas::text_height(1) + 4;
   }
-  if (!s.reference.empty()) cv.text(lx, ly + margin, "thin lines: reference outlines", {40, 40, 40}, 1);
-  if (std::any_of(s.points.begin(), s.points.end(), [](const MapPoint& m) { return m.truth >= 0; }))
-    cv.text(lx, ly + margin + Canvas::text_height(1) + 4, "dot: predicted, ring: reference", {40, 40, 40}, 1);
-  cv.write_png(path);
+  cv.save(path);
 }
 
 }  // namespace cytocon::map

@@ -1,7 +1,8 @@
-// SECTION.png (docs/map.md): the section downsampled, the predicted areas in colour along the
-// ribbon (each centreline drawn through its points, each point a dot, ringed in its reference
-// area's colour where it has one; grid points as squares), the reference outlines over it where
-// they exist (clipped to the section), and a legend of the areas shown.
+// SECTION.png and SECTION.svg beside it (docs/map.md), drawn through cairo (eval/canvas.h): the
+// section downsampled, the predicted areas in colour along the ribbon (each centreline drawn
+// through its points, each point a dot on a band in its reference area's colour where it has
+// one; grid points as squares), the reference outlines over it where they exist (clipped to the
+// section), and a legend of the areas shown. Written through temporary names (Canvas::save).
 #pragma once
 #include <string>
 #include <vector>

@@ -85,19 +85,6 @@ void add_points(SectionMap& s, const data::Annotations* a, const data::Image& im
   sample_grid_points(s, t, find_tissue(t, s.um_per_px, opt.min_tissue_mm2, s.image_path), grid_um);
 }
 
-// Writes through a temporary name in the same directory and renames (the PNG writer takes a path).
-void write_png_atomic(const std::string& path, const std::function<void(const std::string&)>& write) {
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  try {
-    write(tmp);
-    fs::rename(tmp, path);
-  } catch (...) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    throw;
-  }
-}
-
 // s.pred from s.raw and s.prob: Viterbi along each centreline with `penalty`, or the argmax when
 // penalty < 0 (--smooth none).
 void decode(SectionMap& s, int64_t C, double spacing_mm, double penalty) {
@@ -321,9 +308,7 @@ void run_map(const MapOptions& opt) {
     const Thumbnail t = read_thumbnail(*images[k], kThumbnailSide);
     const std::string title = (s.brain.empty() ? s.section : s.brain + " / " + s.section) + ": predicted areas (" +
                               run.model + ", " + decoding + ")";
-    write_png_atomic(stem + ".png", [&](const std::string& p) {
-      plot_section_map(p, title, s, t, names, grid_um / s.um_per_px);
-    });
+    plot_section_map(stem + ".png", title, s, t, names, grid_um / s.um_per_px);
   }
   write_predictions_csv(opt.out + "/predictions.csv", sections, names);
   run.seconds_total = seconds_since(t_start);

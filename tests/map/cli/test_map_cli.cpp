@@ -102,6 +102,7 @@ TEST_F(MapCli, MapsTheUnseenSectionsForQuPath) {
   std::map<std::string, json> colour;  // area -> colour, across both sections
   for (const std::string& stem : labels) {
     ASSERT_TRUE(fs::exists(m + "/" + stem + ".png")) << stem;
+    EXPECT_NE(io::read_file(m + "/" + stem + ".svg").find("<svg"), std::string::npos) << stem;
     const json j = json::parse(io::read_file(m + "/" + stem + ".geojson"));
     EXPECT_EQ(j["type"], "FeatureCollection");
     const data::Annotations ref = data::read_geojson(dir_ + "/data/annotations/" + stem + ".geojson");
