@@ -21,7 +21,7 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #endif
-#include <stb_image.h>
+#include <stb/stb_image.h>
 #if defined(__GNUC__)
 #pragma GCC diagnostic pop
 #endif
