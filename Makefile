@@ -1,7 +1,7 @@
 # Convenience wrapper around CMake. `make` builds, `make test` runs the suite, `make demo` runs the
 # CPU demo end to end, `make reproduce` the study of docs/reproduction.md, `make deps` installs
-# Debian packages, `make bench` prints benchmark figures, `make test-emulated` runs the GPU tests
-# on the CUDA emulator.
+# what is missing (apt/dnf as root; otherwise it says what to get), `make bench` prints benchmark
+# figures, `make test-emulated` runs the GPU tests on the CUDA emulator.
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
@@ -15,6 +15,9 @@ else
 CUDA_FLAGS ?= -DCYTOCON_CUDA=off
 endif
 CTEST_FLAGS ?=
+# The emulator needs the CUDA toolkit's and cuDNN's headers only (no driver, no GPU).
+CUDA_HEADERS := $(firstword $(foreach d,$(CUDA_HOME)/include /usr/local/cuda/include /usr/include,\
+  $(if $(wildcard $(d)/cuda_runtime.h),$(if $(wildcard $(d)/cudnn.h),$(d)))))
 
 .PHONY: all build configure test test-emulated demo reproduce bench deps sanitize sanitize-emulated clean
 
@@ -34,7 +37,11 @@ build: configure
 test: build
 	cd $(BUILD) && OMP_WAIT_POLICY=passive ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
 ifneq ($(HAVE_GPU),1)
+ifeq ($(CUDA_HEADERS),)
+	@echo "make test: emulated GPU suite skipped: no CUDA headers (cuda_runtime.h and cudnn.h; set CUDA_HOME, docs/cuda-emulator.md)"
+else
 	$(MAKE) test-emulated
+endif
 endif
 
 # The CUDA backend's own code compiled as C++ and run on the CPU (docs/cuda-emulator.md): every
