@@ -25,6 +25,7 @@ class Cytocon(CMakePackage, CudaPackage):
     depends_on("pkgconf", type="build")
     depends_on("libtiff")
     depends_on("zlib")
+    depends_on("cairo+png+svg")  # the figures; their text needs a DejaVu Sans font at run time
     depends_on("mpi", when="+mpi")
     # CUDA 11.8 is the last toolkit for a K80 (cuda_arch=37); newer GPUs take any newer one.
     depends_on("cuda@11.8:", when="+cuda")
