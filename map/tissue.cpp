@@ -9,7 +9,19 @@
 namespace cytocon::map {
 
 namespace {
+
 constexpr double kTissueUm = 32;  // pixel size at which tissue is told from glass
+
+// One output row of f x f box averages: f input rows starting at `rows`, `stride` floats apart.
+void box_average_row(const float* rows, int64_t stride, int64_t f, int64_t out_w, float* out) {
+  for (int64_t x = 0; x < out_w; ++x) {
+    double sum = 0;
+    for (int64_t dy = 0; dy < f; ++dy)
+      for (int64_t dx = 0; dx < f; ++dx) sum += rows[dy * stride + x * f + dx];
+    out[x] = static_cast<float>(sum / static_cast<double>(f * f));
+  }
+}
+
 }  // namespace
 
 Thumbnail read_thumbnail(const data::Image& img, int max_side) {
@@ -28,12 +40,7 @@ Thumbnail read_thumbnail(const data::Image& img, int max_side) {
   std::vector<float> strip(static_cast<size_t>(L.width * f));
   for (int64_t y = 0; y < t.height; ++y) {
     img.read_region(static_cast<int>(level), 0, y * f, L.width, f, strip.data(), 1.0f);
-    for (int64_t x = 0; x < t.width; ++x) {
-      double sum = 0;
-      for (int64_t dy = 0; dy < f; ++dy)
-        for (int64_t dx = 0; dx < f; ++dx) sum += strip[dy * L.width + x * f + dx];
-      t.value[y * t.width + x] = static_cast<float>(sum / static_cast<double>(f * f));
-    }
+    box_average_row(strip.data(), L.width, f, t.width, &t.value[y * t.width]);
   }
   return t;
 }
@@ -67,12 +74,7 @@ std::vector<uint8_t> find_tissue(const Thumbnail& fine, double um_per_px, double
   t.downsample = fine.downsample * static_cast<double>(f);
   t.value.assign(static_cast<size_t>(t.width * t.height), 0.0f);
   for (int64_t y = 0; y < t.height; ++y)
-    for (int64_t x = 0; x < t.width; ++x) {
-      double sum = 0;
-      for (int64_t dy = 0; dy < f; ++dy)
-        for (int64_t dx = 0; dx < f; ++dx) sum += fine.value[(y * f + dy) * fine.width + x * f + dx];
-      t.value[y * t.width + x] = static_cast<float>(sum / static_cast<double>(f * f));
-    }
+    box_average_row(&fine.value[y * f * fine.width], fine.width, f, t.width, &t.value[y * t.width]);
   const float thr = otsu_threshold(t.value);
   const int64_t W = t.width, H = t.height;
   std::vector<uint8_t> mask(t.value.size());

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "common/run.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/safetensors.h"
 #include "eval/report.h"
@@ -21,14 +22,7 @@ namespace {
 
 const std::string kBin = CYTOCON_BIN_DIR;
 
-// Runs a command line; returns its exit status and fills `out` with stdout+stderr.
-int run(const std::string& cmd, std::string* out = nullptr) {
-  // Per process: ctest runs each test of this suite as its own process, possibly in parallel.
-  std::string log = testing::TempDir() + "/eval_cli_" + std::to_string(getpid()) + ".log";
-  int rc = std::system((cmd + " > " + log + " 2>&1").c_str());
-  if (out) *out = io::read_file(log);
-  return WEXITSTATUS(rc);
-}
+using testing_util::run;
 
 std::vector<std::string> lines(const std::string& s) {
   std::vector<std::string> v;

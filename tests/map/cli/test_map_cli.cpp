@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/run.h"
 #include "data/annotations.h"
 #include "engine/io/atomic_file.h"
 #include "models/model.h"
@@ -27,12 +28,7 @@ namespace {
 
 const std::string kBin = CYTOCON_BIN_DIR;
 
-int run(const std::string& cmd, std::string* out = nullptr) {
-  std::string log = testing::TempDir() + "/map_cli_" + std::to_string(getpid()) + ".log";
-  int rc = std::system((cmd + " > " + log + " 2>&1").c_str());
-  if (out) *out = io::read_file(log);
-  return WEXITSTATUS(rc);
-}
+using testing_util::run;
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> v;
