@@ -23,7 +23,7 @@ struct MapOptions {
   double grid_um = 0;         // grid over the tissue; 0 = the spacing
   double min_tissue_mm2 = 0.5;  // smaller tissue components are dropped
   std::string smooth = "viterbi";  // "viterbi" | "none"
-  double penalty = 0.5;       // λ, nats·mm per area switch (map/sequence.h)
+  double penalty = 0.02;      // λ, nats·mm per area switch (map/sequence.h); the demo's X_te choice
   std::vector<double> sweep;  // penalties to score (penalty_sweep.csv), for choosing λ on X_te
   std::string device = "auto";
   int64_t batch = 64;
