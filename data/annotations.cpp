@@ -2,11 +2,11 @@
 #include "data/annotations.h"
 
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "engine/io/atomic_file.h"
 #include "engine/tensor.h"
+#include "engine/validate.h"
 
 namespace cytocon::data {
 namespace {
@@ -16,9 +16,10 @@ using nlohmann::json;
 Point2 to_point(const json& c, const std::string& where) {
   if (!c.is_array() || c.size() < 2 || !c[0].is_number() || !c[1].is_number())
     fail(where + ": a coordinate is not an [x, y] pair of numbers");
-  Point2 p{c[0].get<double>(), c[1].get<double>()};
-  if (!std::isfinite(p.x) || !std::isfinite(p.y)) fail(where + ": a coordinate is not finite");
-  return p;
+  // Pixels of the full-resolution section: no scan is a billion pixels wide (docs/data.md).
+  const Range pixels{-1e9, 1e9};
+  return {checked_number(c[0].get<double>(), pixels, where + ": coordinate x", "pixels"),
+          checked_number(c[1].get<double>(), pixels, where + ": coordinate y", "pixels")};
 }
 
 std::vector<Point2> to_line(const json& a, const std::string& where) {
@@ -124,13 +125,7 @@ Annotations parse_geojson(const std::string& text, const std::string& name) {
   return out;
 }
 
-Annotations read_geojson(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail(path + ": annotation file not found or unreadable");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_geojson(ss.str(), path);
-}
+Annotations read_geojson(const std::string& path) { return parse_geojson(io::read_file(path), path); }
 
 std::vector<ArcPoint> sample_along(const std::vector<Point2>& line, double spacing_px, int64_t max_points) {
   check(spacing_px > 0 && std::isfinite(spacing_px),

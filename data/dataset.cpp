@@ -2,6 +2,7 @@
 #include "data/dataset.h"
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cmath>
@@ -12,8 +13,10 @@
 #include <sstream>
 
 #include "data/annotations.h"
+#include "engine/io/atomic_file.h"
 #include "engine/rng.h"
 #include "engine/tensor.h"
+#include "engine/validate.h"
 
 namespace cytocon::data {
 
@@ -34,6 +37,9 @@ Split parse_split(const std::string& s) {
 }
 
 namespace {
+
+// A section's full-resolution scan: from 10 nm/px to 1 mm/px (docs/data.md, "Bad input").
+const Range kSectionUmPerPx{0.01, 1000};
 
 std::string trim(const std::string& s) {
   size_t a = 0, b = s.size();
@@ -86,6 +92,7 @@ struct Row {
 
 std::vector<Row> read_manifest(const std::string& dir) {
   const std::string path = dir + "/manifest.csv";
+  io::require_regular_file(path, "manifest");
   std::ifstream f(path);
   if (!f) fail(path + ": manifest not found or unreadable");
   std::string line;
@@ -124,8 +131,9 @@ std::vector<Row> read_manifest(const std::string& dir) {
     const std::string um = trim(get("um_per_px"));
     char* end = nullptr;
     r.sec.um_per_px = um.empty() ? 0.0 : std::strtod(um.c_str(), &end);  // empty: the image's own
-    if (!um.empty() && (*end != '\0' || !(r.sec.um_per_px > 0) || !std::isfinite(r.sec.um_per_px)))
-      fail(where + ": um_per_px '" + um + "' is not a positive number");
+    if (!um.empty() && *end != '\0') fail(where + ": um_per_px '" + um + "' is not a number");
+    if (!um.empty())
+      checked_number(r.sec.um_per_px, kSectionUmPerPx, where + ": um_per_px", "micrometres per pixel of the section");
     r.split = get("split");
     if (!r.split.empty()) {
       try {
@@ -150,6 +158,7 @@ std::vector<Row> read_manifest(const std::string& dir) {
 
 std::vector<std::string> read_labels(const std::string& dir) {
   const std::string path = dir + "/labels.txt";
+  io::require_regular_file(path, "labels");
   std::ifstream f(path);
   if (!f) fail(path + ": labels file not found or unreadable");
   std::vector<std::string> labels;
@@ -290,6 +299,9 @@ struct DatasetBuilder {
 };
 
 std::shared_ptr<Dataset> Dataset::open(const std::string& dir, const DatasetOptions& opt) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) fail("dataset directory " + dir + ": not found");
+  if (!S_ISDIR(st.st_mode)) fail("dataset directory " + dir + ": not a directory");
   return DatasetBuilder::build(dir, opt);
 }
 

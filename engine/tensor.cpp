@@ -1,5 +1,7 @@
 #include "engine/tensor.h"
 
+#include "engine/validate.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -114,10 +116,23 @@ Storage::~Storage() {
 Tensor Tensor::empty(const Shape& shape, DType dt, Device dev) {
   check(shape.size() <= 4, "tensor of rank " + std::to_string(shape.size()) + ": at most 4-D supported");
   for (auto d : shape) check(d >= 0, "negative dimension in shape " + shape_str(shape));
+  // Sizes are checked before anything is allocated: a host tensor larger than the machine's memory
+  // is an error naming its shape, not a std::bad_alloc or the OOM killer (docs/errors.md).
+  auto what = [&] { return std::string("a ") + dtype_name(dt) + " tensor " + shape_str(shape); };
+  const uint64_t bytes = checked_bytes(what().c_str(), dtype_size(dt),
+                                       {shape.size() > 0 ? uint64_t(shape[0]) : 1, shape.size() > 1 ? uint64_t(shape[1]) : 1,
+                                        shape.size() > 2 ? uint64_t(shape[2]) : 1, shape.size() > 3 ? uint64_t(shape[3]) : 1});
+  static const uint64_t ram = physical_memory_bytes();
+  if (dev == Device::cpu && ram && bytes > ram)
+    fail("cannot allocate " + gib_text(bytes) + " for " + what() + ": this machine has " + gib_text(ram) + " of memory");
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->dtype = dt;
-  impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape_numel(shape)) * dtype_size(dt), dev);
+  try {
+    impl->storage = std::make_shared<Storage>(static_cast<size_t>(bytes), dev);
+  } catch (const std::bad_alloc&) {
+    fail("out of memory allocating " + gib_text(bytes) + " for " + what());
+  }
   return Tensor(impl);
 }
 Tensor Tensor::zeros(const Shape& shape, DType dt, Device dev) {

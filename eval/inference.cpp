@@ -29,7 +29,8 @@ std::string default_model_name(const std::string& checkpoint) {
   return dir.filename().string();
 }
 
-Predictor::Predictor(const std::string& checkpoint, const ModelOverrides& o, const std::string& device) {
+Predictor::Predictor(const std::string& checkpoint, const ModelOverrides& o, const std::string& device)
+    : checkpoint_(checkpoint) {
   // What the file says about the run: its resolved config (if stored), stage, classes.
   std::string config_text;
   const Tensor* w = nullptr;
@@ -39,10 +40,12 @@ Predictor::Predictor(const std::string& checkpoint, const ModelOverrides& o, con
     st = io::load_checkpoint(checkpoint);
     config_text = st.config_toml;
     stage_ = st.stage;
+    trained_with_ = models::read_trained_with(st.extra, checkpoint);
     for (const io::NamedTensor& t : st.model)
       if (t.name == "classifier.weight") w = &t.value;
   } else {
     sf = io::read_safetensors(checkpoint);
+    trained_with_ = models::read_trained_with(sf.metadata, checkpoint);
     auto it = sf.metadata.find("config");
     if (it != sf.metadata.end()) config_text = it->second;
     it = sf.metadata.find("stage");
@@ -54,12 +57,22 @@ Predictor::Predictor(const std::string& checkpoint, const ModelOverrides& o, con
   if (!config_text.empty()) {
     train::load_text(cfg_, config_text, checkpoint + " (stored config)");
     has_config_ = true;
+    if (trained_with_.preset.empty()) trained_with_.preset = cfg_.model.preset;
+    if (trained_with_.um_per_px == 0) trained_with_.um_per_px = cfg_.data.um_per_px;
   }
+  const std::vector<std::string> presets = models::preset_names();
+  if (std::find(presets.begin(), presets.end(), cfg_.model.preset) == presets.end())
+    fail(checkpoint + ": records preset '" + cfg_.model.preset + "', not one of paper, tiny");
   check(w != nullptr, checkpoint + ": no classifier.weight: evaluate a checkpoint of stage 'linear' or 'ce' "
                                    "(a supcon checkpoint has no classifier; train the linear probe on it first)");
   check(w->ndim() == 2, checkpoint + ": classifier.weight has shape " + shape_str(w->shape()) + ", expected [C,128]");
   num_classes_ = w->dim(0);
 
+  // Overrides must agree with what the model records (models/provenance.h): given, they are checked.
+  models::TrainedWith given;
+  given.preset = o.preset;
+  given.um_per_px = o.um_per_px;
+  models::check_trained_with(trained_with_, given, checkpoint, "the command line (--preset, --um-per-px)");
   if (!o.preset.empty()) cfg_.model.preset = o.preset;
   if (o.um_per_px > 0) cfg_.data.um_per_px = o.um_per_px;
   if (o.spacing_um > 0) cfg_.data.spacing_um = o.spacing_um;
@@ -77,6 +90,12 @@ Predictor::Predictor(const std::string& checkpoint, const ModelOverrides& o, con
   models::load_weights(*net_, checkpoint, models::LoadScope::all);
   device_ = pick_device(device);
   net_->to(device_);
+}
+
+void Predictor::check_classes(const std::vector<std::string>& classes, const std::string& source) const {
+  models::TrainedWith given;
+  given.classes = classes;
+  models::check_trained_with(trained_with_, given, checkpoint_, source);
 }
 
 void Predictor::forward(const Tensor& x, std::vector<float>* h, std::vector<float>* scores) {

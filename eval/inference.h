@@ -9,6 +9,7 @@
 
 #include "engine/tensor.h"
 #include "models/model.h"
+#include "models/provenance.h"
 #include "train/config.h"
 
 namespace cytocon::eval {
@@ -38,12 +39,19 @@ class Predictor {
   int64_t feature_dim() const { return preset_.feature_dim(); }
   int patch_px() const { return static_cast<int>(cfg_.data.patch_px); }
   Device device() const { return device_; }
+  // What the model records it was trained with (models/provenance.h), completed from its stored config.
+  const models::TrainedWith& trained_with() const { return trained_with_; }
+  // Fails naming what differs when `classes` (a dataset's labels.txt, in order) are not the
+  // model's; warns when the file records no class names (written before 2026-12-07).
+  void check_classes(const std::vector<std::string>& classes, const std::string& source) const;
   // x: float32 [n,S,S,1] (host or device). Appends h [n,dim] and the class scores [n,C] (logits)
   // to the host vectors given (either may be null).
   void forward(const Tensor& x, std::vector<float>* h, std::vector<float>* scores);
 
  private:
+  std::string checkpoint_;
   train::Config cfg_;
+  models::TrainedWith trained_with_;
   bool has_config_ = false;
   std::string stage_;
   int64_t num_classes_ = 0;

@@ -5,13 +5,18 @@
 //                [--name NAME] [--preset P --um-per-px U --spacing-um S --test-fraction F]
 //   cytocon-eval --compare OUT.md EVAL_DIR...   (the paper's Fig. 2 table from metrics.json files)
 //
-// Exit status: 0 done, 1 error (the message names the file or flag and what was expected).
+//                [--overwrite]
+// Exit status: 0 done, 1 error (the message names the file and what was expected), 2 wrong command
+// line (unknown flag, malformed value or one outside its range).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "engine/io/atomic_file.h"
+#include "engine/io/output_dir.h"
+#include "engine/program.h"
+#include "engine/tensor.h"
 #include "eval/pipeline.h"
 #include "eval/report.h"
 
@@ -24,31 +29,43 @@ int main(int argc, char** argv) {
   std::vector<std::string> dirs;
   app.add_option("--checkpoint", o.checkpoint, "weights (final.safetensors) or checkpoint with a classifier");
   app.add_option("--data", o.data, "dataset directory (manifest.csv, labels.txt)");
-  app.add_option("--split", o.split, "test (X_te) or unseen (X_un)")->capture_default_str();
+  app.add_option("--split", o.split, "test (X_te) or unseen (X_un)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"test", "unseen"}));
   app.add_option("--out", o.out, "output directory");
-  app.add_option("--device", o.device, "auto, cpu or cuda")->capture_default_str();
-  app.add_option("--batch", o.batch, "patches per forward pass")->capture_default_str();
-  app.add_option("--clusters", o.clusters, "Ward clusters k")->capture_default_str();
-  app.add_option("--tsne-iterations", o.tsne_iterations, "t-SNE iterations (0: no t-SNE)")->capture_default_str();
+  app.add_option("--device", o.device, "auto, cpu or cuda")->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("--batch", o.batch, "patches per forward pass")->capture_default_str()->check(CLI::Range(1, 65536));
+  app.add_option("--clusters", o.clusters, "Ward clusters k")->capture_default_str()->check(CLI::Range(1, 100000));
+  app.add_option("--tsne-iterations", o.tsne_iterations, "t-SNE iterations (0: no t-SNE)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
   app.add_option("--name", o.name, "model name in reports (default: the run directory)");
-  app.add_option("--threads", o.threads, "patch extraction threads (0: one per core)");
+  app.add_option("--threads", o.threads, "patch extraction threads (0: one per core)")->check(CLI::Range(0, 1024));
   app.add_option("--tile-cache-gb", o.tile_cache_gb, "decoded-tile cache in GiB (0: a quarter of the node's memory)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--preset", o.preset, "override the stored config: model preset (paper|tiny)");
-  app.add_option("--um-per-px", o.um_per_px, "override the stored config: patch resolution");
-  app.add_option("--spacing-um", o.spacing_um, "override the stored config: centreline spacing");
-  app.add_option("--test-fraction", o.test_fraction, "override the stored config: X_te fraction");
+      ->check(program::finite(Range{0, 1e6}));
+  // The overrides' ranges are the config keys' (docs/training.md); given, they must match what the
+  // model was trained with where the checkpoint records it (models/provenance.h).
+  app.add_option("--preset", o.preset, "model preset (paper|tiny), for weights without a stored config")
+      ->check(CLI::IsMember({"paper", "tiny"}));
+  app.add_option("--um-per-px", o.um_per_px, "patch resolution, for weights without a stored config")
+      ->check(program::finite(Range{0, 100, true}));
+  app.add_option("--spacing-um", o.spacing_um, "centreline spacing (default: the training run's)")
+      ->check(program::finite(Range{1, 1e5}));
+  app.add_option("--test-fraction", o.test_fraction, "X_te fraction (default: the training run's)")
+      ->check(program::finite(Range{0, 1, false, true}));
   app.add_option("--centrelines", o.centrelines, "override the stored config: auto, annotated or derived")
       ->check(CLI::IsMember({"auto", "annotated", "derived"}));
+  app.add_flag("--overwrite", o.overwrite,
+               "replace the results of an earlier evaluation in --out (and the --compare / --dump-patches file)");
   app.add_flag("--quiet", o.quiet, "no progress lines");
   app.add_option("--dump-patches", o.dump_patches,
                  "also write the input patches (x [n,S,S,1] float32, index [n]) to this safetensors file");
   app.add_option("--compare", compare, "write the model x dataset table of the given evaluations to this file");
   app.add_option("dirs", dirs, "evaluation directories for --compare");
-  CLI11_PARSE(app, argc, argv);
-  try {
+  return program::main("cytocon-eval", app, argc, argv, [&] {
     if (!compare.empty()) {
-      if (dirs.empty()) throw std::runtime_error("--compare " + compare + ": give the evaluation directories to compare");
+      if (dirs.empty()) fail("--compare " + compare + ": give the evaluation directories to compare");
+      io::claim_output_file(compare, o.overwrite, "choose another --compare file or give --overwrite to replace it");
       std::vector<eval::RunSummary> runs;
       for (const std::string& d : dirs) runs.push_back(eval::read_metrics_json(d + "/metrics.json"));
       std::string md = "# Model x dataset (paper Fig. 2)\n\n" + eval::compare_markdown(runs);
@@ -56,13 +73,10 @@ int main(int argc, char** argv) {
       std::printf("%s\ncytocon-eval: table written to %s\n", md.c_str(), compare.c_str());
       return 0;
     }
-    if (!dirs.empty()) throw std::runtime_error("unexpected argument " + dirs[0] + " (directories go with --compare)");
+    if (!dirs.empty()) program::usage_error("unexpected argument " + dirs[0] + " (directories go with --compare)");
     if (o.checkpoint.empty() || o.data.empty() || o.out.empty())
-      throw std::runtime_error("give --checkpoint FILE --data DIR --out DIR (or --compare OUT.md DIR...)");
+      fail("give --checkpoint FILE --data DIR --out DIR (or --compare OUT.md DIR...)");
     eval::run_evaluation(o);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cytocon-eval: error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -10,6 +10,7 @@
 #include "data/loader.h"
 #include "data/node_budget.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/output_dir.h"
 #include "engine/io/safetensors.h"
 #include "eval/clusters.h"
 #include "eval/inference.h"
@@ -37,6 +38,12 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
+std::vector<std::string> evaluation_outputs() {
+  return {"metrics.json", "predictions.csv",  "ward_linkage.csv", "features.safetensors", "clusters.md",
+          "confusion.png", "confusion.svg",   "tsne.csv",         "tsne.png",             "tsne.svg",
+          "tsne_areas.png", "tsne_areas.svg", "report.md"};
+}
+
 void run_evaluation(const EvalOptions& opt) {
   check(opt.split == "test" || opt.split == "unseen",
         "--split " + opt.split + ": expected test (X_te) or unseen (X_un)");
@@ -62,6 +69,7 @@ void run_evaluation(const EvalOptions& opt) {
   dso.test_fraction = cfg.data.test_fraction;
   dso.quiet = opt.quiet;
   auto ds = data::Dataset::open(opt.data, dso);
+  net.check_classes(ds->labels(), opt.data + "/labels.txt");
   check(ds->num_classes() == net.num_classes(),
         opt.checkpoint + ": classifier has " + std::to_string(net.num_classes()) + " classes but " + opt.data +
             "/labels.txt lists " + std::to_string(ds->num_classes()) + " areas");
@@ -69,6 +77,12 @@ void run_evaluation(const EvalOptions& opt) {
   const int64_t n = static_cast<int64_t>(ds->points_in(split).size());
   check(n >= 2, opt.data + ": split " + opt.split + " has " + std::to_string(n) +
                     " centreline points; need at least 2 to evaluate");
+  check(opt.clusters <= n, "--clusters " + std::to_string(opt.clusters) + ": more clusters than the " +
+                               std::to_string(n) + " centreline points of " + dataset_name(opt.split));
+  io::claim_output_dir(opt.out, evaluation_outputs(), opt.overwrite,
+                       "choose another --out or give --overwrite to replace them");
+  if (!opt.dump_patches.empty())
+    io::claim_output_file(opt.dump_patches, opt.overwrite, "choose another --dump-patches file or give --overwrite");
   const Device device = net.device();
 
   EvalInfo info;
@@ -79,7 +93,6 @@ void run_evaluation(const EvalOptions& opt) {
   info.split = opt.split;
   info.names = ds->labels();
   info.clusters = opt.clusters;
-  fs::create_directories(opt.out);
   say("evaluating " + info.model + " on " + dataset_name(opt.split) + ": " + std::to_string(n) + " patches of " +
       std::to_string(cfg.data.patch_px) + " px at " + fmt_g(cfg.data.um_per_px) + " um/px, device " +
       device_name(device));

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace cytocon::eval {
 
@@ -25,7 +26,11 @@ struct EvalOptions {
   std::string centrelines;  // "auto" | "annotated" | "derived" ("" = from the file)
   bool quiet = false;
   std::string dump_patches;  // if set: write the network's input patches here (safetensors)
+  bool overwrite = false;    // replace an earlier evaluation's files in `out` (engine/io/output_dir.h)
 };
+
+// Every file an evaluation writes into its output directory.
+std::vector<std::string> evaluation_outputs();
 
 // Runs the evaluation and writes metrics.json, predictions.csv, features.safetensors,
 // clusters.md, ward_linkage.csv, tsne.csv, tsne.png, tsne_areas.png, confusion.png and report.md

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/io/atomic_file.h"
+#include "engine/validate.h"
 #include "engine/tensor.h"
 
 namespace cytocon::eval {
@@ -85,16 +86,23 @@ RunSummary read_metrics_json(const std::string& path) {
     if (!j.contains(key)) fail(path + ": missing field '" + key + "' (expected a cytocon-eval metrics.json)");
     return j[key];
   };
-  try {
-    r.model = need("model").get<std::string>();
-    r.split = need("split").get<std::string>();
-    r.n = need("n").get<int64_t>();
-    r.f1_weighted = need("f1_weighted").get<double>();
-    r.top1 = need("top1").get<double>();
-    r.top3 = need("top3").get<double>();
-  } catch (const nlohmann::json::exception& e) {
-    fail(path + ": wrongly typed field (" + e.what() + ")");
-  }
+  auto field = [&](const char* key, auto& out) {
+    try {
+      out = need(key).get<std::decay_t<decltype(out)>>();
+    } catch (const nlohmann::json::exception& e) {
+      fail(path + ": field '" + key + "' is wrongly typed (" + e.what() + ")");
+    }
+  };
+  field("model", r.model);
+  field("split", r.split);
+  field("n", r.n);
+  field("f1_weighted", r.f1_weighted);
+  field("top1", r.top1);
+  field("top3", r.top3);
+  checked_integer(r.n, 0, INT64_MAX, path + ": n");
+  for (auto [key, v] : {std::pair<const char*, double>{"f1_weighted", r.f1_weighted}, {"top1", r.top1}, {"top3", r.top3}})
+    checked_number(v, Range{0, 1}, path + ": " + key, "a fraction");
+  if (r.split != "test" && r.split != "unseen") fail(path + ": split '" + r.split + "': expected test or unseen");
   return r;
 }
 

@@ -5,10 +5,11 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 
+#include "engine/io/atomic_file.h"
 #include "engine/tensor.h"
+#include "engine/validate.h"
 
 #define TOML_EXCEPTIONS 1
 #include <toml++/toml.h>
@@ -24,9 +25,13 @@ struct Key {
   Kind kind;
   void* field;
   std::vector<std::string> choices;  // Kind::choice only
+  Range range{0, 0};                 // Kind::number and Kind::integer: the documented range
+  const char* what = "";             // what the number is, for messages
 
   std::string full() const { return std::string(table) + "." + name; }
 };
+
+constexpr double kMaxCount = 1e12;  // steps, patches: far beyond any run, far below overflow
 
 const char* kind_name(Kind k) {
   switch (k) {
@@ -50,44 +55,47 @@ std::vector<Key> keys(Config& c) {
   auto& m = c.model;
   auto& d = c.data;
   auto& t = c.train;
+  // Ranges (docs/training.md, "Keys"): every number is finite and inside its range, checked where
+  // it is read, so no key can reach the arithmetic as inf, NaN or an absurd size.
+  const Range any_count{0, kMaxCount};
   return {
       {"model", "preset", Kind::choice, &m.preset, {"paper", "tiny"}},
       {"data", "dir", Kind::string, &d.dir, {}},
-      {"data", "um_per_px", Kind::number, &d.um_per_px, {}},
-      {"data", "patch_px", Kind::integer, &d.patch_px, {}},
-      {"data", "patches_per_area", Kind::integer, &d.patches_per_area, {}},
-      {"data", "spacing_um", Kind::number, &d.spacing_um, {}},
+      {"data", "um_per_px", Kind::number, &d.um_per_px, {}, {0, 100, true}, "micrometres per patch pixel; the paper uses 2"},
+      {"data", "patch_px", Kind::integer, &d.patch_px, {}, {0, 8192}, "patch side in pixels; 0 = the preset's"},
+      {"data", "patches_per_area", Kind::integer, &d.patches_per_area, {}, {1, 1e7}, "patches per area and epoch"},
+      {"data", "spacing_um", Kind::number, &d.spacing_um, {}, {1, 1e5}, "micrometres between centreline points"},
       {"data", "centrelines", Kind::choice, &d.centrelines, {"auto", "annotated", "derived"}},
-      {"data", "test_fraction", Kind::number, &d.test_fraction, {}},
-      {"data", "threads", Kind::integer, &d.threads, {}},
-      {"data", "prefetch", Kind::integer, &d.prefetch, {}},
+      {"data", "test_fraction", Kind::number, &d.test_fraction, {}, {0, 1, false, true}, "share of sections held out"},
+      {"data", "threads", Kind::integer, &d.threads, {}, {0, 1024}, "loader threads; 0 = the node's cores divided by its ranks"},
+      {"data", "prefetch", Kind::integer, &d.prefetch, {}, {0, 64}, "batches prepared ahead"},
       {"data", "extractor", Kind::choice, &d.extractor, {"auto", "cpu", "gpu"}},
-      {"data", "gpu_cache_gb", Kind::number, &d.gpu_cache_gb, {}},
-      {"data", "tile_cache_gb", Kind::number, &d.tile_cache_gb, {}},
-      {"data", "background", Kind::number, &d.background, {}},
+      {"data", "gpu_cache_gb", Kind::number, &d.gpu_cache_gb, {}, {0, 4096, true}, "GiB of device memory"},
+      {"data", "tile_cache_gb", Kind::number, &d.tile_cache_gb, {}, {0, 1e6}, "GiB of decoded tiles per rank; 0 = sized from the node"},
+      {"data", "background", Kind::number, &d.background, {}, {0, 1}, "intensity outside the image"},
       {"data", "augment", Kind::boolean, &d.augment, {}},
       {"train", "stage", Kind::choice, &t.stage, {"supcon", "linear", "ce"}},
-      {"train", "epochs", Kind::integer, &t.epochs, {}},
-      {"train", "max_steps", Kind::integer, &t.max_steps, {}},
-      {"train", "batch_size", Kind::integer, &t.batch_size, {}},
-      {"train", "lr", Kind::number, &t.lr, {}},
-      {"train", "temperature", Kind::number, &t.temperature, {}},
-      {"train", "weight_decay", Kind::number, &t.weight_decay, {}},
-      {"train", "momentum", Kind::number, &t.momentum, {}},
-      {"train", "eta", Kind::number, &t.eta, {}},
+      {"train", "epochs", Kind::integer, &t.epochs, {}, {1, 1e6}},
+      {"train", "max_steps", Kind::integer, &t.max_steps, {}, any_count, "0 = no limit"},
+      {"train", "batch_size", Kind::integer, &t.batch_size, {}, {2, 1 << 20}, "global batch over all ranks"},
+      {"train", "lr", Kind::number, &t.lr, {}, {0, 100}, "0 = 0.01*batch_size/128"},
+      {"train", "temperature", Kind::number, &t.temperature, {}, {0, 100, true}, "tau of eq. 2"},
+      {"train", "weight_decay", Kind::number, &t.weight_decay, {}, {0, 1}},
+      {"train", "momentum", Kind::number, &t.momentum, {}, {0, 1, false, true}},
+      {"train", "eta", Kind::number, &t.eta, {}, {0, 10, true}, "LARS trust coefficient"},
       {"train", "optimizer", Kind::choice, &t.optimizer, {"lars", "sgd"}},
       {"train", "schedule", Kind::choice, &t.schedule, {"constant", "cosine"}},
-      {"train", "warmup_epochs", Kind::number, &t.warmup_epochs, {}},
-      {"train", "seed", Kind::integer, &t.seed, {}},
+      {"train", "warmup_epochs", Kind::number, &t.warmup_epochs, {}, {0, 1e6}},
+      {"train", "seed", Kind::integer, &t.seed, {}, {0, 9e18}},
       {"train", "mode", Kind::choice, &t.mode, {"deterministic", "fast"}},
       {"train", "precision", Kind::choice, &t.precision, {"fp32", "tf32", "bf16"}},
       {"train", "device", Kind::choice, &t.device, {"auto", "cpu", "cuda"}},
       {"train", "init", Kind::string, &t.init, {}},
       {"train", "out", Kind::string, &t.out, {}},
-      {"train", "checkpoint_every", Kind::integer, &t.checkpoint_every, {}},
-      {"train", "keep_checkpoints", Kind::integer, &t.keep_checkpoints, {}},
-      {"train", "shards", Kind::integer, &t.shards, {}},
-      {"train", "log_every", Kind::integer, &t.log_every, {}},
+      {"train", "checkpoint_every", Kind::integer, &t.checkpoint_every, {}, any_count, "steps; 0 = only at the end"},
+      {"train", "keep_checkpoints", Kind::integer, &t.keep_checkpoints, {}, {1, 1e6}},
+      {"train", "shards", Kind::integer, &t.shards, {}, {0, 1 << 20}, "a power of two; 0 = chosen from the batch"},
+      {"train", "log_every", Kind::integer, &t.log_every, {}, {1, kMaxCount}, "steps"},
   };
 }
 
@@ -125,16 +133,18 @@ void assign(const Key& k, const toml::node& n, const std::string& source) {
          (k.kind == Kind::choice ? " (one of " + join(k.choices, "|") + ")" : std::string()) +
          ", got " + got);
   };
+  const std::string where = (source.rfind("--set", 0) == 0 ? source : "config " + source) + ": " + k.full();
   switch (k.kind) {
     case Kind::integer:
       if (!n.is_integer()) wrong(node_type(n));
-      *static_cast<int64_t*>(k.field) = n.as_integer()->get();
+      *static_cast<int64_t*>(k.field) =
+          checked_integer(n.as_integer()->get(), static_cast<int64_t>(k.range.lo), static_cast<int64_t>(k.range.hi), where, k.what);
       break;
     case Kind::number:
       if (n.is_integer())
-        *static_cast<double*>(k.field) = static_cast<double>(n.as_integer()->get());
+        *static_cast<double*>(k.field) = checked_number(static_cast<double>(n.as_integer()->get()), k.range, where, k.what);
       else if (n.is_floating_point())
-        *static_cast<double*>(k.field) = n.as_floating_point()->get();
+        *static_cast<double*>(k.field) = checked_number(n.as_floating_point()->get(), k.range, where, k.what);
       else
         wrong(node_type(n));
       break;
@@ -241,11 +251,8 @@ void load_text(Config& cfg, const std::string& text, const std::string& source) 
 }
 
 void load_file(Config& cfg, const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail("config " + path + ": cannot open the file");
-  std::ostringstream text;
-  text << f.rdbuf();
-  load_text(cfg, text.str(), path);
+  io::require_regular_file(path, "config");
+  load_text(cfg, io::read_file(path), path);
 }
 
 void apply_override(Config& cfg, const Override& o) {
@@ -281,32 +288,19 @@ void resolve(Config& cfg) {
   auto need = [](bool ok, const std::string& key, const std::string& what) {
     if (!ok) fail("config: " + key + " " + what);
   };
+  // Every number in its range, also for a Config filled in by code rather than read (tests, tools).
+  Config copy = cfg;
+  for (const Key& k : keys(copy)) {
+    if (k.kind == Kind::integer)
+      checked_integer(*static_cast<int64_t*>(k.field), static_cast<int64_t>(k.range.lo),
+                      static_cast<int64_t>(k.range.hi), "config: " + k.full(), k.what);
+    else if (k.kind == Kind::number)
+      checked_number(*static_cast<double*>(k.field), k.range, "config: " + k.full(), k.what);
+  }
   need(!d.dir.empty(), "data.dir", "is empty: set it in the config or with --set data.dir=DIR");
-  need(d.um_per_px > 0, "data.um_per_px", "must be > 0, got " + number(d.um_per_px));
-  need(d.patch_px >= 0, "data.patch_px", "must be >= 0 (0 = the preset's size)");
-  need(d.patches_per_area > 0, "data.patches_per_area", "must be > 0");
-  need(d.spacing_um > 0, "data.spacing_um", "must be > 0");
-  need(d.test_fraction >= 0 && d.test_fraction < 1, "data.test_fraction", "must be in [0, 1)");
-  need(d.threads >= 0, "data.threads", "must be >= 0 (0 = the node's cores divided by its ranks)");
-  need(d.tile_cache_gb >= 0, "data.tile_cache_gb", "must be >= 0 (0 = sized from the node), got " + number(d.tile_cache_gb));
-  need(d.prefetch >= 0, "data.prefetch", "must be >= 0");
-  need(d.gpu_cache_gb > 0, "data.gpu_cache_gb", "must be > 0, got " + number(d.gpu_cache_gb));
   need(d.extractor != "gpu" || t.device != "cpu", "data.extractor",
        "= \"gpu\" needs train.device = \"cuda\" (or \"auto\" with a GPU); train.device is \"cpu\"");
-  need(t.epochs > 0, "train.epochs", "must be > 0");
-  need(t.max_steps >= 0, "train.max_steps", "must be >= 0 (0 = no limit)");
-  need(t.batch_size >= 2, "train.batch_size", "must be >= 2, got " + std::to_string(t.batch_size));
-  need(t.lr >= 0, "train.lr", "must be >= 0 (0 = 0.01*batch_size/128)");
-  need(t.temperature > 0, "train.temperature", "must be > 0");
-  need(t.weight_decay >= 0, "train.weight_decay", "must be >= 0");
-  need(t.momentum >= 0 && t.momentum < 1, "train.momentum", "must be in [0, 1)");
-  need(t.eta > 0, "train.eta", "must be > 0");
-  need(t.warmup_epochs >= 0, "train.warmup_epochs", "must be >= 0");
-  need(t.seed >= 0, "train.seed", "must be >= 0");
   need(!t.out.empty(), "train.out", "is empty: name the run directory");
-  need(t.checkpoint_every >= 0, "train.checkpoint_every", "must be >= 0 (0 = only at the end)");
-  need(t.keep_checkpoints >= 1, "train.keep_checkpoints", "must be >= 1");
-  need(t.log_every >= 1, "train.log_every", "must be >= 1");
   need(t.stage != "linear" || !t.init.empty(), "train.init",
        "must name the encoder weights (safetensors or checkpoint) for stage = \"linear\"");
   if (t.lr == 0) t.lr = 0.01 * static_cast<double>(t.batch_size) / 128.0;  // paper: 0.01·N/128

@@ -14,6 +14,10 @@ class RunDir {
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const { return path_ + "/" + name; }
 
+  // Every name a run writes (for io::claim_output_dir; "checkpoints/" is the folder).
+  static std::vector<std::string> outputs() {
+    return {"config.toml", "log.jsonl", "loss.png", "final.safetensors", "checkpoints/"};
+  }
   // Creates the directory and checkpoints/ (with parents); fails naming the path.
   void create() const;
   std::string checkpoint_path(int64_t step) const;

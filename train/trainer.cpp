@@ -11,6 +11,7 @@
 #endif
 #include "engine/io/atomic_file.h"
 #include "engine/io/checkpoint.h"
+#include "engine/io/output_dir.h"
 #include "engine/optim/optimizer.h"
 #include "engine/tape.h"
 #include "models/weights.h"
@@ -101,31 +102,52 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
   int64_t total = t.epochs * per_epoch;
   if (t.max_steps > 0) total = std::min(total, t.max_steps);
 
+  // A new run never replaces another run's files by accident (engine/io/output_dir.h).
   RunDir dir(t.out);
-  if (writer) dir.create();
+  if (writer) {
+    if (resume.empty())
+      io::claim_output_dir(t.out, RunDir::outputs(), env.overwrite,
+                           "a new run needs a directory of its own: choose another train.out, continue this run "
+                           "with --resume " + t.out + ", or give --overwrite to replace it");
+    dir.create();
+  }
   std::string from = resume.empty() ? std::string() : RunDir(resume).latest_checkpoint();
   check(resume.empty() || !from.empty(), "--resume " + resume + ": no checkpoint in " + resume + "/checkpoints");
-  check(!resume.empty() || dir.checkpoints().empty(),
-        "run directory " + t.out + " already holds checkpoints: continue it with --resume " + t.out +
-            " or choose another train.out");
+
+  // What this model is trained with (models/provenance.h): stored with every checkpoint.
+  models::TrainedWith trained_with = env.trained_with;
+  trained_with.preset = cfg.model.preset;
+  trained_with.um_per_px = cfg.data.um_per_px;
+  trained_with.patch_px = cfg.data.patch_px;
+  if (trained_with.dataset.empty()) trained_with.dataset = cfg.data.dir;
 
   // Model and optimiser; a resumed run then overwrites both from its checkpoint, which holds every
   // tensor: train.init is not read again (the file may have moved since the run started).
+  io::TrainingState resumed;
+  if (!from.empty()) {
+    resumed = io::load_checkpoint(from);
+    check(resumed.stage == t.stage, from + ": checkpoint of stage " + resumed.stage + ", config says " + t.stage);
+    models::check_trained_with(models::read_trained_with(resumed.extra, from), trained_with, from,
+                               "the config and dataset of this resumed run");
+  }
   Config built = cfg;
   if (!from.empty()) built.train.init.clear();
   auto net = build_network(built, num_classes);
   int64_t step = 0;
   double loss_at_resume = 0;
-  io::TrainingState resumed;
   if (!from.empty()) {
-    resumed = io::load_checkpoint(from);
-    check(resumed.stage == t.stage, from + ": checkpoint of stage " + resumed.stage + ", config says " + t.stage);
     models::load_state(*net, resumed.model, from, models::LoadScope::all);
     step = resumed.step;
     auto l = resumed.extra.find("loss");
-    if (l != resumed.extra.end()) loss_at_resume = std::stod(l->second);
+    auto number = [&](const std::string& key, const std::string& v) {
+      char* end = nullptr;
+      const double x = std::strtod(v.c_str(), &end);
+      check(end != v.c_str() && *end == '\0', from + ": checkpoint metadata '" + key + "' = '" + v + "' is not a number");
+      return x;
+    };
+    if (l != resumed.extra.end()) loss_at_resume = number("loss", l->second);
     auto bpe = resumed.extra.find("batches_per_epoch");
-    check(bpe == resumed.extra.end() || std::stoll(bpe->second) == per_epoch,
+    check(bpe == resumed.extra.end() || number("batches_per_epoch", bpe->second) == static_cast<double>(per_epoch),
           from + ": the checkpoint had " + (bpe == resumed.extra.end() ? "?" : bpe->second) +
               " batches per epoch, the data now gives " + std::to_string(per_epoch) +
               ": the dataset or data.* keys changed, the run cannot continue bit-identically");
@@ -165,6 +187,7 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
     st.extra["loss"] = std::to_string(loss);
     st.extra["ranks"] = std::to_string(ranks);
     st.extra["backend"] = backend;
+    for (const auto& [k, v] : models::trained_with_metadata(trained_with)) st.extra[k] = v;
     std::string path = dir.checkpoint_path(s);
     if (writer) {
       io::save_checkpoint(path, st);
@@ -256,6 +279,7 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
                            {"precision", t.precision},   {"step", std::to_string(step)},
                            {"seed", std::to_string(t.seed)}, {"backend", backend},
                            {"config", config_text}};
+      for (const auto& [k, v] : models::trained_with_metadata(trained_with)) meta[k] = v;
       models::save_weights(*net, dir.file("final.safetensors"), meta);
     }
     comm->barrier();

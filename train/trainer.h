@@ -16,6 +16,7 @@
 
 #include "engine/shards.h"
 #include "engine/tensor.h"
+#include "models/provenance.h"
 #include "train/config.h"
 
 namespace cytocon::train {
@@ -41,6 +42,13 @@ struct TrainerEnv {
   FILE* progress = stdout;  // null: no progress line
   bool tty = false;         // rewrite the progress line in place
   double progress_interval_s = 1.0;
+  // A new run may replace the outputs of an earlier one in train.out (--overwrite; without it a
+  // directory holding a run's files is refused: engine/io/output_dir.h).
+  bool overwrite = false;
+  // What the model is trained with (the dataset's class names, ...): stored in every checkpoint and
+  // in final.safetensors, and checked against a resumed checkpoint. Preset, resolution and patch
+  // size are filled in from the config.
+  models::TrainedWith trained_with;
 };
 
 enum class RunStatus {

@@ -76,7 +76,26 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
   ::close(dfd);
 }
 
+void require_regular_file(const std::string& path, const std::string& what) {
+  const std::string who = (what.empty() ? std::string() : what + " ") + path;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    const int e = errno;
+    if (e == ENOENT || e == ENOTDIR) fail(who + ": not found");
+    fail(who + ": cannot open: " + std::strerror(e));
+  }
+  if (S_ISREG(st.st_mode)) return;
+  const char* kind = S_ISDIR(st.st_mode)    ? "a directory"
+                     : S_ISFIFO(st.st_mode) ? "a FIFO"
+                     : S_ISCHR(st.st_mode)  ? "a character device"
+                     : S_ISBLK(st.st_mode)  ? "a block device"
+                     : S_ISSOCK(st.st_mode) ? "a socket"
+                                            : "not a file";
+  fail(who + ": not a regular file (" + kind + ")");
+}
+
 std::string read_file(const std::string& path) {
+  require_regular_file(path);
   std::ifstream f(path, std::ios::binary);
   if (!f) fail(path + ": cannot open for reading: " + std::strerror(errno));
   std::ostringstream ss;

@@ -9,7 +9,12 @@ namespace cytocon::io {
 // untouched, and the error names the path and the failing system call (errno text).
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
-// The whole file; fails naming the path if it cannot be opened or read.
+// Fails unless `path` is a regular file (or a link to one), without opening it (a FIFO would block,
+// /dev/zero never end): "<path>: not found", "<path>: not a regular file (a directory)", or the
+// system's reason (e.g. "Too many open files"). `what` ("config", "image", ...) prefixes the path.
+void require_regular_file(const std::string& path, const std::string& what = "");
+
+// The whole file; fails naming the path if it is not a regular file or cannot be opened or read.
 std::string read_file(const std::string& path);
 
 // FNV-1a 64-bit hash of `n` bytes (continuing from `h`; start with fnv1a64_init).

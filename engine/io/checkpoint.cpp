@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "engine/io/atomic_file.h"
+#include "engine/validate.h"
 
 namespace cytocon::io {
 
@@ -18,6 +19,7 @@ constexpr const char* kExtraPrefix = "extra.";
 // The checksum field as it appears in the JSON header; its 16 hex digits are hashed as zeros.
 constexpr const char* kChecksumKey = "\"checksum\":\"";
 constexpr size_t kDigits = 16;
+constexpr int64_t kMaxStep = 1000000000000;  // train.max_steps' bound (docs/training.md)
 
 std::string hex64(unsigned long long h) {
   char buf[17];
@@ -121,8 +123,8 @@ TrainingState load_checkpoint(const std::string& path) {
       s.model.push_back({t.name, channels_last(t.value)});
   }
   s.optimizer_name = meta_str(st, "optimizer");
-  s.step = meta_int(st, "step");
-  s.epoch = meta_int(st, "epoch");
+  s.step = checked_integer(meta_int(st, "step"), 0, kMaxStep, path + ": checkpoint metadata 'step'");
+  s.epoch = checked_integer(meta_int(st, "epoch"), 0, kMaxStep, path + ": checkpoint metadata 'epoch'");
   std::string seed = meta_str(st, "seed");
   try {
     size_t used = 0;
@@ -141,6 +143,7 @@ TrainingState load_checkpoint(const std::string& path) {
 }
 
 bool is_checkpoint(const std::string& path) {
+  require_regular_file(path);
   std::ifstream f(path, std::ios::binary);
   if (!f) fail(path + ": cannot open for reading");
   char len[8];

@@ -179,8 +179,8 @@ SafeTensors parse_safetensors(const std::string& bytes, const std::string& origi
       uint64_t x = d.get<uint64_t>();
       if (x > (1ull << 40)) fail(tw + "shape entry " + std::to_string(x) + " is implausible");
       shape.push_back(static_cast<int64_t>(x));
+      if (x != 0 && numel > (1ull << 40) / x) fail(tw + "shape " + js.dump() + " is implausibly large (over 2^40 elements)");
       numel *= x;
-      if (numel > (1ull << 40)) fail(tw + "shape " + js.dump() + " is implausibly large");
     }
     const json& off = v["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())

@@ -84,7 +84,7 @@ bool has(const std::string& s, const std::string& part) { return s.find(part) !=
 
 TEST(Dataset, BadInput) {
   const std::string dir = temp_dir("bad");
-  EXPECT_TRUE(has(open_error(dir), "manifest.csv: manifest not found"));
+  EXPECT_TRUE(has(open_error(dir), "manifest.csv: not found"));
   make_dataset(dir, 1, 2, 2);
   // Missing image.
   std::remove((dir + "/b0s1.tif").c_str());
@@ -96,7 +96,7 @@ TEST(Dataset, BadInput) {
   EXPECT_TRUE(has(open_error(dir), "duplicate section 's' of brain 'b'"));
   // Bad resolution, missing column, bad split.
   write_text(dir + "/manifest.csv", "brain,section,image,annotation,um_per_px\nb,s,b0s0.tif,b0s0.geojson,-2\n");
-  EXPECT_TRUE(has(open_error(dir), "manifest.csv:2: um_per_px '-2' is not a positive number"));
+  EXPECT_TRUE(has(open_error(dir), "manifest.csv:2: um_per_px = -2: expected a finite number in [0.01, 1000]"));
   write_text(dir + "/manifest.csv", "brain,section,image,um_per_px\nb,s,b0s0.tif,2\n");
   EXPECT_TRUE(has(open_error(dir), "header lacks column 'annotation'"));
   write_text(dir + "/manifest.csv", "brain,section,image,annotation,um_per_px,split\nb,s,b0s0.tif,b0s0.geojson,2,val\n");

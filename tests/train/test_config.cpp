@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <string>
 
 #include "train/config.h"
@@ -164,10 +165,36 @@ TEST(Config, ResolveRejectsInconsistentValues) {
   expect_contains(error_of([&] { resolve(g); }), "data.extractor = \"gpu\" needs train.device = \"cuda\"");
   g.data.extractor = "auto";
   g.data.gpu_cache_gb = 0;
-  expect_contains(error_of([&] { resolve(g); }), "data.gpu_cache_gb must be > 0");
+  expect_contains(error_of([&] { resolve(g); }), "data.gpu_cache_gb = 0: expected a finite number in (0, 4096]");
   g.data.gpu_cache_gb = 8;
   g.data.tile_cache_gb = -1;
-  expect_contains(error_of([&] { resolve(g); }), "data.tile_cache_gb must be >= 0");
+  expect_contains(error_of([&] { resolve(g); }), "data.tile_cache_gb = -1: expected a finite number in [0, 1000000]");
+}
+
+// Issue 17: no number reaches the arithmetic as inf, NaN or outside its documented range, whether
+// it comes from a file, from --set or from code; the error names the source, the key and the value.
+TEST(Config, EveryNumberIsFiniteAndInItsRange) {
+  Config c;
+  const std::vector<std::string> keys = all_keys();
+  for (const char* key : {"data.um_per_px", "data.spacing_um", "data.test_fraction", "data.gpu_cache_gb", "data.tile_cache_gb", "data.background",
+                          "train.lr", "train.temperature", "train.weight_decay", "train.momentum", "train.eta",
+                          "train.warmup_epochs"}) {
+    ASSERT_NE(std::find(keys.begin(), keys.end(), key), keys.end()) << key;
+    for (const char* bad : {"inf", "-inf", "nan", "1e308", "-1e308"}) {
+      const std::string e = error_of([&] { apply_override(c, parse_override(std::string(key) + "=" + bad)); });
+      expect_contains(e, "--set " + std::string(key) + "=" + bad + ": " + key + " = ");
+      expect_contains(e, "expected a finite number in");
+    }
+  }
+  const std::string f = error_of([&] { load_text(c, "[data]\num_per_px = 4000.0\n", "run.toml"); });
+  expect_contains(f, "config run.toml: data.um_per_px = 4000: expected a finite number in (0, 100]");
+  expect_contains(error_of([&] { apply_override(c, parse_override("train.epochs=9223372036854775807")); }),
+                  "train.epochs = 9223372036854775807: expected an integer in [1, 1000000]");
+  expect_contains(error_of([&] { apply_override(c, parse_override("data.threads=-1")); }), "data.threads = -1");
+  Config code;  // set by code, caught by resolve
+  code.data.dir = "/d";
+  code.train.lr = std::numeric_limits<double>::quiet_NaN();
+  expect_contains(error_of([&] { resolve(code); }), "config: train.lr = nan");
 }
 
 TEST(Config, ResolvedTomlReadsBack) {

@@ -25,6 +25,8 @@ Device setup(Options& o) {
     o.shards = 1;
     while (o.shards < 32 && o.batch % (o.shards * 2) == 0) o.shards *= 2;
   }
+  check((o.shards & (o.shards - 1)) == 0 && o.batch % o.shards == 0,
+        "--shards " + std::to_string(o.shards) + ": expected a power of two dividing --batch " + std::to_string(o.batch));
   if (o.device == "cpu") {
     check(o.precision == "fp32", "--precision " + o.precision + ": the CPU backend computes in fp32 only");
     return Device::cpu;

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "engine/program.h"
 #include "tools/bench/common.h"
 #include "tools/bench/layers.h"
 #include "tools/bench/network.h"
@@ -22,19 +23,16 @@ int main(int argc, char** argv) {
   app.add_option("--device", o.device, "cpu | cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_option("--preset", o.preset, "paper (1129 px, 6 blocks) | tiny (561 px, 5 blocks)")
       ->check(CLI::IsMember({"paper", "tiny"}));
-  app.add_option("--batch", o.batch, "patches per step (default 8 for paper, 16 for tiny)");
+  app.add_option("--batch", o.batch, "patches per step (default 8 for paper, 16 for tiny)")->check(CLI::Range(1, 65536));
   app.add_option("--mode", o.mode, "deterministic | fast")->check(CLI::IsMember({"deterministic", "fast"}));
   app.add_option("--precision", o.precision, "fp32 | tf32 | bf16 (CUDA convolutions)")
       ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
-  app.add_option("--steps", o.steps, "timed steps after one warm-up step (default 3)");
-  app.add_option("--shards", o.shards, "micro-shards (default: as the trainer, largest 2^k <= 32 dividing the batch)");
+  app.add_option("--steps", o.steps, "timed steps after one warm-up step (default 3)")->check(CLI::Range(1, 1000000));
+  app.add_option("--shards", o.shards, "micro-shards (default: as the trainer, largest 2^k <= 32 dividing the batch)")
+      ->check(CLI::Range(0, 1 << 20));
   app.add_flag("--layers", o.layers, "per-layer convolution profile (forward, backward-data, backward-weight)");
-  CLI11_PARSE(app, argc, argv);
-  try {
+  return program::main("cytocon-bench", app, argc, argv, [&] {
     const Device d = bench::setup(o);
     return o.layers ? bench::run_layers(o, d) : bench::run_network(o, d);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cytocon-bench: %s\n", e.what());
-    return 1;
-  }
+  });
 }

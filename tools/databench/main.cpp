@@ -2,7 +2,7 @@
 // patches/s on one core (extract_patch in a loop) and through the Loader with N threads, on a
 // dataset directory (e.g. one written by cytocon-synth at 2 µm/px for the paper's 1129 px).
 // Prints one JSON line per measurement. Exit status: 0 done, 1 an error (one line on stderr naming
-// the file and what is wrong), CLI11's non-zero status for a bad command line.
+// the file and what is wrong), 2 a bad command line (engine/program.h).
 #include <CLI/CLI.hpp>
 #include <sys/resource.h>
 #include <time.h>
@@ -12,6 +12,7 @@
 
 #include "data/extract.h"
 #include "data/loader.h"
+#include "engine/program.h"
 #ifdef CYTOCON_HAVE_CUDA
 #include "data/cuda/gpu_extract.h"
 #include "engine/backend.h"
@@ -27,15 +28,16 @@ int run(int argc, char** argv) {
   double um = 2.0;
   bool augment = true;
   app.add_option("--data", dir, "dataset directory")->required();
-  app.add_option("--patch", patch, "patch size S (px)");
-  app.add_option("--um-per-px", um, "patch resolution");
-  app.add_option("--n", n, "patches to time");
-  app.add_option("--warmup", warmup, "patches extracted before timing (fills the tile cache)");
-  app.add_option("--threads", threads, "loader threads for the multi-core figure (0: skip)");
+  app.add_option("--patch", patch, "patch size S (px)")->check(CLI::Range(1, 8192));
+  app.add_option("--um-per-px", um, "patch resolution")->check(cytocon::program::finite(cytocon::Range{0, 100, true}));
+  app.add_option("--n", n, "patches to time")->check(CLI::Range(1, 10000000));
+  app.add_option("--warmup", warmup, "patches extracted before timing (fills the tile cache)")->check(CLI::Range(0, 10000000));
+  app.add_option("--threads", threads, "loader threads for the multi-core figure (0: skip)")->check(CLI::Range(0, 1024));
   app.add_flag("!--no-augment", augment, "extract without augmentation");
   double cache_gb = 0.5;
-  app.add_option("--tile-cache-gb", cache_gb, "decoded-tile cache (small: every patch decodes its tiles)");
-  CLI11_PARSE(app, argc, argv);
+  app.add_option("--tile-cache-gb", cache_gb, "decoded-tile cache (small: every patch decodes its tiles)")
+      ->check(cytocon::program::finite(cytocon::Range{0, 1e6}));
+  if (const int status = cytocon::program::parse("cytocon-databench", app, argc, argv); status >= 0) return status;
   set_tile_cache_bytes(static_cast<size_t>(cache_gb * double(size_t(1) << 30)));
   auto ds = Dataset::open(dir, DatasetOptions{});
   const ExtractConfig cfg{patch, um, 1.0f};
@@ -119,10 +121,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cytocon-databench: %s\n", e.what());
-    return 1;
-  }
+  return cytocon::program::guard("cytocon-databench", [&] { return run(argc, argv); });
 }

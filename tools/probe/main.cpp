@@ -22,12 +22,14 @@
 // round-off; outputs are then float64 too.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "engine/io/checkpoint.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops.h"
 #include "engine/optim/optimizer.h"
+#include "engine/program.h"
 #include "engine/tape.h"
 #include "models/model.h"
 
@@ -65,11 +67,20 @@ int run(const Args& a) {
         a.batch + ": y is " + shape_str(y.shape()) + " " + dtype_name(y.dtype()) + ", expected an integer vector [" +
             std::to_string(x.dim(0)) + "]");
   const int64_t n = x.dim(0);
+  check(n >= 2, a.batch + ": x holds " + std::to_string(n) + " patches; a batch needs at least 2");
+  const float* xv = x.data<float>();
+  for (int64_t i = 0; i < x.numel(); ++i)
+    check(std::isfinite(xv[i]), a.batch + ": x[" + std::to_string(i) + "] = " + number_text(xv[i]) +
+                                    ": the patches must be finite intensities");
   const std::vector<int32_t> yv = y.to_vector<int32_t>();
   for (int64_t i = 0; i < n; ++i) check(yv[i] >= 0, a.batch + ": y[" + std::to_string(i) + "] = " + std::to_string(yv[i]) + " is negative");
 
   models::NetworkConfig cfg;
-  cfg.preset = preset_for_size(x.dim(2), a.batch);
+  try {
+    cfg.preset = preset_for_size(x.dim(2), a.batch);
+  } catch (const std::exception& e) {
+    fail(a.batch + ": x is " + shape_str(x.shape()) + ": " + e.what());
+  }
   cfg.projection = a.loss == "supcon";
   cfg.dtype = a.dtype == "f64" ? DType::f64 : DType::f32;
   check(cfg.dtype == DType::f32 || dev == Device::cpu, "--dtype f64 runs on the cpu only");
@@ -145,16 +156,13 @@ int main(int argc, char** argv) {
   app.add_option("--loss", a.loss, "supcon | ce")->check(CLI::IsMember({"supcon", "ce"}));
   app.add_option("--device", a.device, "cpu | cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_flag("--step", a.step, "also write next.<name>: the weights after one LARS step");
-  app.add_option("--lr", a.lr, "LARS learning rate for --step (default 0.01*N/128)");
-  app.add_option("--tau", a.tau, "SupCon temperature (default 0.07)");
-  app.add_option("--random-seed", a.seed, "seed of the random initialisation (instead of --weights)")->excludes(weights);
+  app.add_option("--lr", a.lr, "LARS learning rate for --step (default 0.01*N/128)")->check(program::finite(Range{0, 100, true}));
+  app.add_option("--tau", a.tau, "SupCon temperature (default 0.07)")->check(program::finite(Range{1e-4, 100}));
+  app.add_option("--random-seed", a.seed, "seed of the random initialisation (instead of --weights)")
+      ->excludes(weights)
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--dtype", a.dtype, "f32 (default) | f64 (cpu only)")->check(CLI::IsMember({"f32", "f64"}));
-  app.add_option("--classes", a.classes, "classes for --loss ce without --weights (default max(y)+1)");
-  CLI11_PARSE(app, argc, argv);
-  try {
-    return run(a);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cytocon-probe: %s\n", e.what());
-    return 1;
-  }
+  app.add_option("--classes", a.classes, "classes for --loss ce without --weights (default max(y)+1)")
+      ->check(CLI::Range(2, 100000));
+  return program::main("cytocon-probe", app, argc, argv, [&] { return run(a); });
 }
