@@ -93,8 +93,9 @@ void save_checkpoint(const std::string& path, const TrainingState& s) {
   write_file_atomic(path, bytes);
 }
 
-TrainingState load_checkpoint(const std::string& path) {
-  std::string bytes = read_file(path);
+TrainingState load_checkpoint(const std::string& path) { return parse_checkpoint(read_file(path), path); }
+
+TrainingState parse_checkpoint(const std::string& bytes, const std::string& path) {
   SafeTensors st;
   try {
     st = parse_safetensors(bytes, path);

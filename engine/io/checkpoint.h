@@ -41,6 +41,8 @@ void save_checkpoint(const std::string& path, const TrainingState& state);
 // Tensors come back on the CPU. Fails naming the file if it is not a cytocon checkpoint, is
 // truncated, or its checksum does not match.
 TrainingState load_checkpoint(const std::string& path);
+// The same from the file's bytes; `path` names it in errors.
+TrainingState parse_checkpoint(const std::string& bytes, const std::string& path);
 // True if `path` is a safetensors file whose metadata says format "cytocon-checkpoint"
 // (reads the header only; false for a plain weights file; fails if unreadable).
 bool is_checkpoint(const std::string& path);
