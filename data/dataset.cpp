@@ -219,7 +219,7 @@ void check_pixel_size(Section& s, const Image& img, const std::string& where, Wa
     if (!file)
       fail(where + ": um_per_px is empty and " + s.image_path +
            " states no pixel size (OME-XML PhysicalSizeX, Aperio MPP or TIFF resolution tags)");
-    s.um_per_px = *file;
+    s.um_per_px = checked_number(*file, kSectionUmPerPx, s.image_path + ": the pixel size it states", "um/px");
     return;
   }
   if (file && std::abs(s.um_per_px / *file - 1.0) > 0.01) {

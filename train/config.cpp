@@ -167,7 +167,51 @@ void assign(const Key& k, const toml::node& n, const std::string& source) {
   }
 }
 
+// TOML allows non-ASCII characters only in strings and comments; toml++ 3.3 (Debian 12) reaches
+// undefined behaviour (TOML_UNREACHABLE in is_non_ascii_horizontal_whitespace) on one elsewhere,
+// e.g. a key "é" (found by fuzz/fuzz_config.cpp). Refused here first, naming line and column.
+void check_ascii_outside_strings(const std::string& text, const std::string& source) {
+  enum { plain, comment, basic, literal } state = plain;
+  bool multiline = false;
+  int line = 1, column = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char ch = text[i];
+    ++column;
+    if (ch == '\n') {
+      ++line, column = 0;
+      if (state == comment || (!multiline && state != plain)) state = plain;  // a single-line string ends (TOML error)
+      continue;
+    }
+    switch (state) {
+      case plain:
+        if (static_cast<unsigned char>(ch) >= 0x80)
+          fail(source + ": line " + std::to_string(line) + ", column " + std::to_string(column) +
+               ": a non-ASCII character outside a string or comment (TOML allows them only there)");
+        if (ch == '#') state = comment;
+        if (ch == '"' || ch == '\'') {
+          multiline = text.compare(i, 3, std::string(3, ch)) == 0;
+          state = ch == '"' ? basic : literal;
+          i += multiline ? 2 : 0;
+        }
+        break;
+      case comment: break;
+      case basic:
+      case literal: {
+        const char quote = state == basic ? '"' : '\'';
+        if (state == basic && ch == '\\') {
+          ++i;  // an escaped character, never the end
+        } else if (ch == quote && (!multiline || text.compare(i, 3, std::string(3, quote)) == 0)) {
+          i += multiline ? 2 : 0;
+          state = plain;
+        }
+        break;
+      }
+    }
+  }
+}
+
 toml::table parse_toml(const std::string& text, const std::string& source) {
+  check_ascii_outside_strings(text, "config " + source);
   try {
     return toml::parse(text, source);
   } catch (const toml::parse_error& e) {
@@ -273,6 +317,7 @@ void apply_override(Config& cfg, const Override& o) {
     value = quote(value);
   const std::string source = "--set " + o.key + "=" + o.value;
   toml::table doc;
+  check_ascii_outside_strings("v = " + value, source);
   try {
     doc = toml::parse("v = " + value, source);
   } catch (const toml::parse_error&) {

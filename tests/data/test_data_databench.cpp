@@ -29,7 +29,7 @@ TEST(Databench, BadSectionIsOneLineAndStatus1) {
   std::stringstream err;
   err << f.rdbuf();
   const std::string e = err.str();
-  EXPECT_EQ(e.rfind("cytocon-databench: " + dir + "/s.tif: cannot open as TIFF", 0), 0u) << e;
+  EXPECT_EQ(e.rfind("cytocon-databench: error: " + dir + "/s.tif: cannot open as TIFF", 0), 0u) << e;
   EXPECT_EQ(std::count(e.begin(), e.end(), '\n'), 1) << e;
 }
 

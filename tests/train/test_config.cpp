@@ -191,6 +191,13 @@ TEST(Config, EveryNumberIsFiniteAndInItsRange) {
   expect_contains(error_of([&] { apply_override(c, parse_override("train.epochs=9223372036854775807")); }),
                   "train.epochs = 9223372036854775807: expected an integer in [1, 1000000]");
   expect_contains(error_of([&] { apply_override(c, parse_override("data.threads=-1")); }), "data.threads = -1");
+  // Non-ASCII outside strings and comments is refused before toml++ 3.3 reaches undefined
+  // behaviour on it (found by fuzz/fuzz_config.cpp); inside them it is fine.
+  expect_contains(error_of([&] { load_text(c, "[data]\n\xc3\xa9 = 1\n", "u.toml"); }),
+                  "config u.toml: line 2, column 1: a non-ASCII character outside a string or comment");
+  expect_contains(error_of([&] { apply_override(c, parse_override("train.lr=\xc3\xa9")); }), "non-ASCII");
+  load_text(c, "# caf\xc3\xa9\n[data]\ndir = \"/caf\xc3\xa9\" # \xc3\xa9\n", "u.toml");
+  EXPECT_EQ(c.data.dir, "/caf\xc3\xa9");
   Config code;  // set by code, caught by resolve
   code.data.dir = "/d";
   code.train.lr = std::numeric_limits<double>::quiet_NaN();
