@@ -30,7 +30,7 @@ OUT="$T/whole" bash "$SRC/scripts/slurm/ce.sbatch" > "$T/whole.out" 2>&1 || fail
 # 2. The time-limit signal after the first logged step: checkpoint, requeue, exit 0.
 OUT="$T/cut" bash "$SRC/scripts/slurm/ce.sbatch" > "$T/cut.out" 2>&1 &
 job=$!
-for _ in $(seq 600); do
+for _ in $(seq 3000); do  # up to 5 minutes on a loaded machine
   [ -s "$T/cut/log.jsonl" ] && break
   kill -0 $job 2>/dev/null || fail "job ended before its first step: $(cat "$T/cut.out")"
   sleep 0.1
