@@ -92,10 +92,10 @@ Predictor::Predictor(const std::string& checkpoint, const ModelOverrides& o, con
   net_->to(device_);
 }
 
-void Predictor::check_classes(const std::vector<std::string>& classes, const std::string& source) const {
+void Predictor::check_classes(const std::vector<std::string>& classes, const std::string& source, bool warn) const {
   models::TrainedWith given;
   given.classes = classes;
-  models::check_trained_with(trained_with_, given, checkpoint_, source);
+  models::check_trained_with(trained_with_, given, checkpoint_, source, warn);
 }
 
 void Predictor::forward(const Tensor& x, std::vector<float>* h, std::vector<float>* scores) {

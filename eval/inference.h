@@ -43,7 +43,7 @@ class Predictor {
   const models::TrainedWith& trained_with() const { return trained_with_; }
   // Fails naming what differs when `classes` (a dataset's labels.txt, in order) are not the
   // model's; warns when the file records no class names (written before 2026-12-07).
-  void check_classes(const std::vector<std::string>& classes, const std::string& source) const;
+  void check_classes(const std::vector<std::string>& classes, const std::string& source, bool warn = true) const;
   // x: float32 [n,S,S,1] (host or device). Appends h [n,dim] and the class scores [n,C] (logits)
   // to the host vectors given (either may be null).
   void forward(const Tensor& x, std::vector<float>* h, std::vector<float>* scores);

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "engine/program.h"
 #include "map/pipeline.h"
 
 using namespace cytocon;
@@ -20,34 +21,42 @@ int main(int argc, char** argv) {
   map::MapOptions o;
   app.add_option("--checkpoint", o.checkpoint, "classifier weights (stage linear or ce)")->required();
   app.add_option("--data", o.data, "dataset directory (manifest.csv, labels.txt)");
-  app.add_option("--split", o.split, "sections of --data: train, test, unseen or all")->capture_default_str();
+  app.add_option("--split", o.split, "sections of --data: train, test, unseen or all")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"train", "test", "unseen", "all"}));
   app.add_option("--image", o.image, "one section image (grayscale TIFF, PNG, JPEG)");
   app.add_option("--annotation", o.annotation, "QuPath GeoJSON of --image with centrelines (else: a grid over the tissue)");
   app.add_option("--labels", o.labels, "area names of the training data (labels.txt), for --image");
-  app.add_option("--um-per-px", o.image_um_per_px, "full-resolution pixel size of --image (um)");
+  app.add_option("--um-per-px", o.image_um_per_px, "full-resolution pixel size of --image (um)")
+      ->check(program::finite(Range{0.01, 1000}));
   app.add_option("--out", o.out, "output directory")->required();
-  app.add_option("--spacing-um", o.spacing_um, "sample spacing along centrelines (default: the run's data.spacing_um)");
+  app.add_option("--spacing-um", o.spacing_um, "sample spacing along centrelines (default: the run's data.spacing_um)")
+      ->check(program::finite(Range{1, 1e5}));
   app.add_option("--centrelines", o.centrelines, "auto (drawn, else derived from the outlines), annotated or derived "
                                                   "(default: the run's data.centrelines)");
-  app.add_option("--grid-um", o.grid_um, "grid spacing over the tissue without annotation (default: the spacing)");
-  app.add_option("--min-tissue-mm2", o.min_tissue_mm2, "smallest tissue component kept (grid)")->capture_default_str();
+  app.add_option("--grid-um", o.grid_um, "grid spacing over the tissue without annotation (default: the spacing)")
+      ->check(program::finite(Range{1, 1e5}));
+  app.add_option("--min-tissue-mm2", o.min_tissue_mm2, "smallest tissue component kept (grid)")
+      ->capture_default_str()
+      ->check(program::finite(Range{0, 1e6}));
   app.add_option("--smooth", o.smooth, "decoding along each centreline: viterbi or none")->capture_default_str();
-  app.add_option("--penalty", o.penalty, "Viterbi penalty per area switch (nats*mm)")->capture_default_str();
+  app.add_option("--penalty", o.penalty, "Viterbi penalty per area switch (nats*mm)")
+      ->capture_default_str()
+      ->check(program::finite(Range{0, 1e15}));
   app.add_option("--sweep", o.sweep, "also score these penalties (penalty_sweep.csv), to choose --penalty on X_te")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->check(program::finite(Range{0, 1e15}));
   app.add_option("--device", o.device, "auto, cpu or cuda")->capture_default_str();
-  app.add_option("--batch", o.batch, "patches per forward pass")->capture_default_str();
-  app.add_option("--threads", o.threads, "patch extraction threads (0: one per core)");
+  app.add_option("--batch", o.batch, "patches per forward pass")->capture_default_str()->check(CLI::Range(1, 65536));
+  app.add_option("--threads", o.threads, "patch extraction threads (0: one per core)")->check(CLI::Range(0, 1024));
   app.add_option("--name", o.name, "model name in reports (default: the run directory)");
-  app.add_option("--preset", o.preset, "override the stored config: model preset (paper|tiny)");
-  app.add_option("--patch-um-per-px", o.patch_um_per_px, "override the stored config: patch resolution (um/px)");
+  app.add_option("--preset", o.preset, "override the stored config: model preset (paper|tiny)")
+      ->check(CLI::IsMember({"paper", "tiny"}));
+  app.add_option("--patch-um-per-px", o.patch_um_per_px, "override the stored config: patch resolution (um/px)")
+      ->check(program::finite(Range{0, 100, true}));
   app.add_flag("--quiet", o.quiet, "no progress lines");
-  CLI11_PARSE(app, argc, argv);
-  try {
+  return program::main("cytocon-map", app, argc, argv, [&] {  // exit 0 / 1 / 2 (docs/errors.md)
     map::run_map(o);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cytocon-map: error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -137,6 +137,9 @@ void run_map(const MapOptions& opt) {
     dso.quiet = opt.quiet;
     auto ds = data::Dataset::open(opt.data, dso);
     names = ds->labels();
+    // The model's areas, in order (docs/errors.md); failures here are one line, so no warning for
+    // files that record none.
+    net.check_classes(names, opt.data + "/labels.txt", /*warn=*/false);
     check(ds->num_classes() == net.num_classes(),
           opt.checkpoint + ": classifier has " + std::to_string(net.num_classes()) + " classes but " + opt.data +
               "/labels.txt lists " + std::to_string(ds->num_classes()) + " areas");
@@ -156,6 +159,7 @@ void run_map(const MapOptions& opt) {
   } else {
     check(!opt.labels.empty(), "--image needs --labels FILE: the area names of the training data (its labels.txt)");
     names = read_labels_file(opt.labels);
+    net.check_classes(names, opt.labels, /*warn=*/false);
     check(static_cast<int64_t>(names.size()) == net.num_classes(),
           opt.checkpoint + ": classifier has " + std::to_string(net.num_classes()) + " classes but " + opt.labels +
               " lists " + std::to_string(names.size()) + " areas");

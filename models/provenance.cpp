@@ -61,7 +61,7 @@ TrainedWith read_trained_with(const io::Metadata& meta, const std::string& origi
 }
 
 void check_trained_with(const TrainedWith& model, const TrainedWith& given, const std::string& model_file,
-                        const std::string& given_source) {
+                        const std::string& given_source, bool warn) {
   std::string diff;
   auto add = [&](const std::string& s) { diff += (diff.empty() ? "" : "; ") + s; };
   if (!model.preset.empty() && !given.preset.empty() && model.preset != given.preset)
@@ -85,7 +85,7 @@ void check_trained_with(const TrainedWith& model, const TrainedWith& given, cons
     add(s);
   }
   if (!diff.empty()) fail(model_file + " does not match: " + diff);
-  if (model.classes.empty() && !given.classes.empty())
+  if (warn && model.classes.empty() && !given.classes.empty())
     std::fprintf(stderr,
                  "cytocon: warning: %s does not record the area names it was trained on (written before "
                  "2026-12-07): only their number is checked against %s\n",

@@ -33,7 +33,8 @@ TrainedWith read_trained_with(const io::Metadata& meta, const std::string& origi
 //   "<model_file> was trained on 3 areas [a, b, c] (<dataset>) but <given_source> lists [b, a, c]:
 //    class 1 is 'a' in the model, 'b' here; ..."
 // A model without class names (written before they were stored) gets a warning on stderr instead.
+// `warn` = false leaves out that warning (a caller that reports it itself, or not at all).
 void check_trained_with(const TrainedWith& model, const TrainedWith& given, const std::string& model_file,
-                        const std::string& given_source);
+                        const std::string& given_source, bool warn = true);
 
 }  // namespace cytocon::models

@@ -16,6 +16,7 @@
 
 #include "data/node_budget.h"
 #include "data/prepare.h"
+#include "engine/program.h"
 #include "models/preset.h"
 #include "train/config.h"
 
@@ -58,7 +59,7 @@ int run(int argc, char** argv) {
   app.add_option("--codec", codec, "tile codec")->check(CLI::IsMember({"zstd", "deflate", "none"}))->capture_default_str();
   app.add_option("--tile", tile, "tile side in pixels (multiple of 16)")->capture_default_str();
   app.add_option("--threads", threads, "sections prepared at a time (0: one per usable core)");
-  CLI11_PARSE(app, argc, argv);
+  if (const int status = program::parse("cytocon-prepare", app, argc, argv); status >= 0) return status;
   if (tile <= 0 || tile % 16) throw std::runtime_error("--tile " + std::to_string(tile) + ": expected a positive multiple of 16");
   train::Config cfg;
   train::load_file(cfg, config_path);
@@ -132,11 +133,6 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cytocon-prepare: %s\n", e.what());
-    return 1;
-  }
+int main(int argc, char** argv) {  // exit 0 / 1 / 2 (docs/errors.md)
+  return cytocon::program::guard("cytocon-prepare", [&] { return run(argc, argv); });
 }
