@@ -2,6 +2,7 @@
 // `--set` overrides, validation messages and writing the resolved config.toml.
 #include "train/config.h"
 
+#include <cctype>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -199,6 +200,18 @@ void check_ascii_outside_strings(const std::string& text, const std::string& sou
       case literal: {
         const char quote = state == basic ? '"' : '\'';
         if (state == basic && ch == '\\') {
+          size_t j = i + 1;
+          while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r')) ++j;
+          if (multiline && j < text.size() && text[j] == '\n') {
+            // A line-ending backslash: toml++ skips the whitespace after it with the same faulty
+            // check, so a non-ASCII character first on the next line is refused as well.
+            while (j < text.size() && std::isspace(static_cast<unsigned char>(text[j]))) line += text[j++] == '\n';
+            if (j < text.size() && static_cast<unsigned char>(text[j]) >= 0x80)
+              fail(source + ": line " + std::to_string(line) +
+                   ": a non-ASCII character right after a line-ending backslash (not supported)");
+            i = j - 1;
+            break;
+          }
           ++i;  // an escaped character, never the end
         } else if (ch == quote && (!multiline || text.compare(i, 3, std::string(3, quote)) == 0)) {
           i += multiline ? 2 : 0;
