@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Prepares .gpu-kit/ here (Debian 12) for a run on the lent GPU machine (Ubuntu 24.04, no internet,
 # no libtiff/stb/CLI11/toml++/nlohmann-json/cairo): the Debian packages the data readers and the tools
-# need, unpacked into .gpu-kit/root, and a copy of the PyTorch anchors. Carry `.gpu-kit` with the
-# run and start it with scripts/gpu_session.sh (docs/gpu-runs.md).
-#   scripts/gpu_kit.sh [ANCHORS_DIR]      (default ../shared/anchors)
+# need, unpacked into .gpu-kit/root. Carry `.gpu-kit` with the run and start it with
+# scripts/gpu_session.sh (docs/gpu-runs.md). The PyTorch anchors are in the repository (python/).
+#   scripts/gpu_kit.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-anchors=${1:-../shared/anchors}
 kit=.gpu-kit
 packages=(libtiff-dev libtiff6 libjbig0 libdeflate0 liblerc4 libwebp7 libjpeg62-turbo zlib1g zlib1g-dev
           libstb-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
@@ -23,9 +22,4 @@ rm -rf "$kit/debs" "$kit/root/usr/share/doc" "$kit/root/usr/share/man"
 find "$kit/root" -type l -lname '/*' | while read -r link; do
   ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$kit/root$(readlink "$link")")" "$link"
 done
-if [[ -d "$anchors" ]]; then
-  cp -r "$anchors" "$kit/anchors"
-else
-  echo "gpu_kit: no anchors at $anchors: the session's 'anchors' phase will be skipped" >&2
-fi
 echo "gpu_kit: $(du -sh "$kit" | cut -f1) in $kit (carry it: run(carry=[\".gpu-kit\"]))"

@@ -73,13 +73,13 @@ phase_layers() {
   done
 }
 
-# PyTorch on the same network (python/bench_gpu.py, in the repository), then the augmentation
-# anchor (torch_bench2.py, torchvision/grid_sample) where the kit carries it.
+# PyTorch on the same network (python/bench_gpu.py), then on the paper's augmentation
+# (python/bench_augment.py: grid_sample on the GPU; one CPU thread for cytocon-databench's per-core rate).
 phase_anchors() {
   (unset LD_LIBRARY_PATH; PYTHONUNBUFFERED=1 python3 "$root/python/bench_gpu.py" --compile | sed 's/^{/{"anchor":"bench_gpu",/' | tee -a "$jsonl") || return 1
-  local a=$root/.gpu-kit/anchors
-  [[ -f $a/torch_bench2.py ]] || { echo "no torch_bench2.py in .gpu-kit (scripts/gpu_kit.sh): augmentation anchor skipped"; return 0; }
-  (unset LD_LIBRARY_PATH; PYTHONUNBUFFERED=1 python3 "$a/torch_bench2.py" | sed 's/^{/{"anchor":"torch_bench2",/' | tee -a "$jsonl")
+  (unset LD_LIBRARY_PATH; PYTHONUNBUFFERED=1 python3 "$root/python/bench_augment.py" --device cuda | tee -a "$jsonl") || return 1
+  (unset LD_LIBRARY_PATH; PYTHONUNBUFFERED=1 python3 "$root/python/bench_augment.py" --device cpu --batch 8 --steps 4 --warm 1 |
+    tee -a "$jsonl")
 }
 
 phase_data() {
