@@ -41,15 +41,14 @@ void agree_across_ranks(Comm& comm, const std::string& text, const std::string& 
     if (all[static_cast<size_t>(r)] != all[0]) others += (others.empty() ? "" : ", ") + std::to_string(r);
   if (others.empty()) return;
 
-  // They differ: rank 0's text goes to everyone, and each differing rank names its first difference.
+  // They differ: rank 0's text goes to everyone, each differing rank finds its first difference,
+  // and the first differing rank's goes to everyone, so that every rank's message names the key
+  // (whichever rank's message the launcher shows before it ends the job).
   uint64_t len = text.size();
   comm.broadcast(&len, sizeof len, 0, Device::cpu);
   std::string root(static_cast<size_t>(len), '\0');
   if (me == 0) root = text;
   comm.broadcast(&root[0], root.size(), 0, Device::cpu);
-  if (all[static_cast<size_t>(me)] == all[0])
-    fail("rank " + std::to_string(me) + ": rank(s) " + others + " run a different " + what + " than rank 0; every rank " +
-         "must be started with the same files and flags");
   const std::vector<std::string> a = keyed_lines(text), b = keyed_lines(root);
   std::string here = "(nothing)", there = "(nothing)";
   for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
@@ -58,6 +57,15 @@ void agree_across_ranks(Comm& comm, const std::string& text, const std::string& 
     if (i < b.size()) there = b[i];
     break;
   }
+  const int first = std::stoi(others.substr(0, others.find(',')));
+  std::string detail = "rank " + std::to_string(first) + " has " + here + ", rank 0 " + there;
+  len = detail.size();
+  comm.broadcast(&len, sizeof len, first, Device::cpu);
+  detail.resize(static_cast<size_t>(len));
+  comm.broadcast(&detail[0], detail.size(), first, Device::cpu);
+  if (all[static_cast<size_t>(me)] == all[0])
+    fail("rank " + std::to_string(me) + ": rank(s) " + others + " run a different " + what + " than rank 0 (" + detail +
+         "); every rank must be started with the same files and flags");
   fail("rank " + std::to_string(me) + "'s " + what + " differs from rank 0's: " + here + " here, " + there +
        " on rank 0; every rank must be started with the same files and flags");
 }

@@ -1,6 +1,6 @@
 // Ranks agree or stop (issue 17, item 5): dist::agree_across_ranks on 1, 2 and 4 ranks (and as a
 // plain process). Equal configurations pass; when one rank's differs, every rank fails, the rank
-// that differs naming the key and both values, the others naming that rank.
+// that differs naming the key and both values, the others naming that rank, the key and both values.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -40,7 +40,8 @@ TEST(Agree, ADifferentKeyStopsEveryRankNamingIt) {
                      "'s configuration differs from rank 0's: train.lr = 0.2 here, train.lr = 0.1 on rank 0; every "
                      "rank must be started with the same files and flags");
   } else {
-    EXPECT_NE(e.find("rank(s) " + std::to_string(n - 1) + " run a different configuration than rank 0"),
+    EXPECT_NE(e.find("rank(s) " + std::to_string(n - 1) + " run a different configuration than rank 0 (rank " +
+                     std::to_string(n - 1) + " has train.lr = 0.2, rank 0 train.lr = 0.1)"),
               std::string::npos)
         << e;
   }
