@@ -2,9 +2,9 @@
 // opens (docs/map.md).
 //
 //   cytocon-map --checkpoint CKPT --data DIR [--split train|test|unseen|all] --out DIR
-//   cytocon-map --checkpoint CKPT --image FILE --labels labels.txt [--um-per-px U]
+//   cytocon-map --checkpoint CKPT --image FILE [--labels labels.txt] [--um-per-px U]
 //               [--annotation FILE.geojson] --out DIR
-//   [--spacing-um S] [--grid-um G] [--smooth viterbi|none] [--penalty L] [--device auto|cpu|cuda]
+//   [--overwrite] [--spacing-um S] [--grid-um G] [--smooth viterbi|none] [--penalty L] [--device auto|cpu|cuda]
 //   [--batch N] [--threads T] [--name NAME] [--quiet]
 //
 // Exit status: 0 done, 1 error (the message names the file or flag and what was expected).
@@ -26,10 +26,12 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"train", "test", "unseen", "all"}));
   app.add_option("--image", o.image, "one section image (grayscale TIFF, PNG, JPEG)");
   app.add_option("--annotation", o.annotation, "QuPath GeoJSON of --image with centrelines (else: a grid over the tissue)");
-  app.add_option("--labels", o.labels, "area names of the training data (labels.txt), for --image");
+  app.add_option("--labels", o.labels, "area names of the training data (labels.txt), for --image "
+                                       "(default: the names the checkpoint records)");
   app.add_option("--um-per-px", o.image_um_per_px, "full-resolution pixel size of --image (um)")
       ->check(program::finite(Range{0.01, 1000}));
   app.add_option("--out", o.out, "output directory")->required();
+  app.add_flag("--overwrite", o.overwrite, "replace an earlier map in --out (its files are deleted first)");
   app.add_option("--spacing-um", o.spacing_um, "sample spacing along centrelines (default: the run's data.spacing_um)")
       ->check(program::finite(Range{1, 1e5}));
   app.add_option("--centrelines", o.centrelines, "auto (drawn, else derived from the outlines), annotated or derived "

@@ -16,6 +16,7 @@
 #include "data/extract.h"
 #include "data/node_budget.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/output_dir.h"
 #include "eval/inference.h"
 #include "eval/report.h"
 #include "map/figure.h"
@@ -157,11 +158,18 @@ void run_map(const MapOptions& opt) {
     }
     check(!sections.empty(), opt.data + ": no section in split " + opt.split);
   } else {
-    check(!opt.labels.empty(), "--image needs --labels FILE: the area names of the training data (its labels.txt)");
-    names = read_labels_file(opt.labels);
-    net.check_classes(names, opt.labels, /*warn=*/false);
+    // The area names: --labels, else the model's own record of them (docs/errors.md).
+    if (!opt.labels.empty()) {
+      names = read_labels_file(opt.labels);
+      net.check_classes(names, opt.labels, /*warn=*/false);
+    } else {
+      names = net.trained_with().classes;
+      check(!names.empty(), opt.checkpoint + " does not record the area names it was trained on (written before "
+                            "2026-12-07): give --labels FILE (the training data's labels.txt) or map with --data DIR");
+    }
+    const std::string names_from = opt.labels.empty() ? opt.checkpoint + " (its area names)" : opt.labels;
     check(static_cast<int64_t>(names.size()) == net.num_classes(),
-          opt.checkpoint + ": classifier has " + std::to_string(net.num_classes()) + " classes but " + opt.labels +
+          opt.checkpoint + ": classifier has " + std::to_string(net.num_classes()) + " classes but " + names_from +
               " lists " + std::to_string(names.size()) + " areas");
     images.push_back(data::open_image(opt.image));
     const double um = opt.image_um_per_px > 0 ? opt.image_um_per_px : images[0]->um_per_px().value_or(0);
@@ -180,6 +188,14 @@ void run_map(const MapOptions& opt) {
     source = opt.image;
     sections.push_back(std::move(s));
   }
+
+  // Nothing written is replaced by accident (docs/errors.md): refused before any work, and never
+  // over one of this run's inputs.
+  std::vector<std::string> inputs{opt.checkpoint, opt.labels, opt.image, opt.annotation};
+  if (!opt.data.empty()) inputs.insert(inputs.end(), {opt.data + "/manifest.csv", opt.data + "/labels.txt"});
+  for (const SectionMap& s : sections) inputs.insert(inputs.end(), {s.image_path, s.annotation_path});
+  io::claim_output_dir(opt.out, map_outputs(sections, opt.out), opt.overwrite,
+                       "choose another --out or give --overwrite to replace them", inputs);
 
   // One flat list of patches over all sections, in batches; the next batch is extracted while the
   // network runs on this one.
@@ -279,14 +295,12 @@ void run_map(const MapOptions& opt) {
                     sc.spurious_mm.size(), sc.spurious_mean(), sc.symmetric_mean());
       csv += row;
     }
-    fs::create_directories(opt.out);
     io::write_file_atomic(opt.out + "/penalty_sweep.csv", csv);
     say("penalty sweep: " + opt.out + "/penalty_sweep.csv");
   }
   for (SectionMap& s : sections) decode(s, C, spacing_mm, opt.smooth == "viterbi" ? opt.penalty : -1);
 
   // Outputs.
-  fs::create_directories(opt.out);
   MapRun run;
   run.model = opt.name.empty() ? eval::default_model_name(opt.checkpoint) : opt.name;
   run.checkpoint = opt.checkpoint;

@@ -15,9 +15,10 @@ struct MapOptions {
   std::string split = "all";  // ... and which of its sections: train | test | unseen | all
   std::string image;          // or one section image ...
   std::string annotation;     // ... with an optional QuPath GeoJSON
-  std::string labels;         // area names for --image (labels.txt of the training data)
+  std::string labels;         // area names for --image (labels.txt; default: the model's record of them)
   double image_um_per_px = 0; // --um-per-px: the image's full-resolution pixel size (0: from the file)
   std::string out;
+  bool overwrite = false;     // replace an earlier map in --out (engine/io/output_dir.h)
   double spacing_um = 0;      // along centrelines; 0 = the run's data.spacing_um
   std::string centrelines;    // auto | annotated | derived ("" = the run's data.centrelines)
   double grid_um = 0;         // grid over the tissue; 0 = the spacing

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "engine/io/atomic_file.h"
@@ -71,6 +73,38 @@ std::string section_stem(const SectionMap& s) {
   for (char& c : stem)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_')) c = '_';
   return stem;
+}
+
+std::vector<std::string> map_outputs(const std::vector<SectionMap>& sections, const std::string& out) {
+  std::vector<std::string> names{"map.json", "predictions.csv", "report.md", "penalty_sweep.csv"};
+  std::map<std::string, const SectionMap*> stems;
+  for (const SectionMap& s : sections) {
+    const std::string stem = section_stem(s);
+    const auto [it, fresh] = stems.emplace(stem, &s);
+    check(fresh, "sections " + it->second->image_path + " and " + s.image_path + " would both be written as " + out +
+                     "/" + stem + ".*: their brain and section names differ only in characters outside "
+                     "[A-Za-z0-9._-]: rename one of them");
+    for (const char* ext : {".geojson", ".png", ".svg"}) names.push_back(stem + ext);
+  }
+  // An earlier run's section files, as its map.json names them (plain names in `out` only).
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(out + "/map.json", ec)) return names;
+  const json j = json::parse(io::read_file(out + "/map.json"), nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("sections") || !j["sections"].is_array()) return names;
+  auto plain = [](const json& s, const char* key, const std::string& ext) {
+    if (!s.is_object() || !s.contains(key) || !s[key].is_string()) return std::string();
+    const std::string n = s[key].get<std::string>();
+    const bool ok = n.size() > ext.size() && n.find('/') == std::string::npos &&
+                    n.compare(n.size() - ext.size(), ext.size(), ext) == 0;
+    return ok ? n.substr(0, n.size() - ext.size()) : std::string();
+  };
+  for (const json& s : j["sections"]) {
+    if (const std::string g = plain(s, "geojson", ".geojson"); !g.empty()) names.push_back(g + ".geojson");
+    if (const std::string p = plain(s, "png", ".png"); !p.empty()) names.push_back(p + ".png"), names.push_back(p + ".svg");
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
 }
 
 namespace {

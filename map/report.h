@@ -47,4 +47,10 @@ std::string report_markdown(const MapRun& run, const std::vector<SectionMap>& se
 // become '_').
 std::string section_stem(const SectionMap& s);
 
+// Every name a run over `sections` writes into `out` (for io::claim_output_dir): map.json,
+// predictions.csv, report.md, penalty_sweep.csv and each section's .geojson, .png and .svg; plus
+// the section files an earlier run's out/map.json lists, so that --overwrite leaves none of them
+// behind. Fails when two sections would write the same files (their stems are equal).
+std::vector<std::string> map_outputs(const std::vector<SectionMap>& sections, const std::string& out);
+
 }  // namespace cytocon::map

@@ -9,11 +9,35 @@ namespace fs = std::filesystem;
 
 namespace cytocon::io {
 
+namespace {
+
+// Whether `input` is `output` or lies inside the directory `output` (both must exist).
+bool holds(const fs::path& output, const fs::path& input) {
+  std::error_code ec;
+  if (fs::equivalent(output, input, ec)) return true;
+  if (!fs::is_directory(output, ec)) return false;
+  const fs::path o = fs::canonical(output, ec), i = fs::canonical(input, ec);
+  if (ec) return false;
+  auto oi = o.begin(), ii = i.begin();
+  for (; oi != o.end() && ii != i.end() && *oi == *ii; ++oi, ++ii) {
+  }
+  return oi == o.end();
+}
+
+}  // namespace
+
 void claim_output_dir(const std::string& dir, const std::vector<std::string>& outputs, bool overwrite,
-                      const std::string& hint) {
+                      const std::string& hint, const std::vector<std::string>& inputs) {
   std::error_code ec;
   const fs::file_status st = fs::status(dir, ec);
   if (fs::exists(st) && !fs::is_directory(st)) fail(dir + ": exists and is not a directory");
+  for (const std::string& name : outputs) {
+    const fs::path p = fs::path(dir) / name;
+    if (!fs::exists(p, ec)) continue;
+    for (const std::string& in : inputs)
+      if (!in.empty() && fs::exists(in, ec) && holds(p, in))
+        fail(p.lexically_normal().string() + " would replace an input of this run (" + in + "): choose another --out");
+  }
   std::vector<fs::path> found;
   std::string names;
   for (const std::string& name : outputs) {

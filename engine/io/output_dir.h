@@ -16,8 +16,11 @@ namespace cytocon::io {
 // exists and is not a directory, or holds outputs and !overwrite; the message names the
 // directory, the outputs found and ends with `hint` (e.g. "choose another --out or give
 // --overwrite to replace them").
+// `inputs` are the files (or directories) the writer reads: an output that is one of them, or an
+// output directory holding one, is refused even with --overwrite ("<output> would replace an
+// input of this run (<input>): choose another --out"), before anything is removed.
 void claim_output_dir(const std::string& dir, const std::vector<std::string>& outputs, bool overwrite,
-                      const std::string& hint);
+                      const std::string& hint, const std::vector<std::string>& inputs = {});
 
 // The same for a single output file: fails if `path` exists and is not a regular file, or exists
 // and !overwrite. Its parent directory must exist.

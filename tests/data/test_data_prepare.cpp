@@ -11,6 +11,7 @@
 
 #include "data/dataset.h"
 #include "data/prepare.h"
+#include "engine/io/atomic_file.h"
 #include "data_test_util.h"
 
 using namespace cytocon::data;
@@ -117,12 +118,18 @@ TEST(Prepare, ProgramWritesACompleteCopyAndResumes) {
   for (Split s : {Split::train, Split::test, Split::unseen})
     EXPECT_EQ(prep->points_in(s).size(), src->points_in(s).size()) << split_name(s);
   EXPECT_DOUBLE_EQ(prep->sections()[0].um_per_px, 4.0);
-  // Resume: an existing section is not written again; a missing one is.
+  // A finished copy is not replaced (nor resumed) by accident.
   const std::string first = prep->sections()[0].image_path, last = prep->sections()[5].image_path;
   struct stat before {};
   ASSERT_EQ(stat(first.c_str(), &before), 0);
+  ASSERT_NE(std::system(cmd.c_str()), 0);
+  EXPECT_NE(cytocon::io::read_file(dir + "/err.txt").find(out + " already holds manifest.csv"), std::string::npos)
+      << cytocon::io::read_file(dir + "/err.txt");
+  // Resume after an interruption (no manifest yet, a section missing): an existing section is not
+  // written again; a missing one is.
+  std::filesystem::remove(out + "/manifest.csv");
   std::filesystem::remove(last);
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cytocon::io::read_file(dir + "/err.txt");
   struct stat after {};
   ASSERT_EQ(stat(first.c_str(), &after), 0);
   EXPECT_EQ(before.st_mtim.tv_sec, after.st_mtim.tv_sec);
@@ -130,6 +137,34 @@ TEST(Prepare, ProgramWritesACompleteCopyAndResumes) {
   EXPECT_TRUE(std::filesystem::exists(last));
   for (const auto& e : std::filesystem::recursive_directory_iterator(out))
     EXPECT_NE(e.path().extension(), ".part") << e.path();
+  // An unfinished copy made with other settings is not resumed: refused, naming what differs;
+  // --overwrite starts it afresh.
+  std::filesystem::remove(out + "/manifest.csv");
+  write_text(dir + "/run8.toml", "[model]\npreset = \"tiny\"\n[data]\num_per_px = 8.0\nspacing_um = 20.0\n");
+  const std::string cmd8 = bin + " --data " + dir + " --config " + dir + "/run8.toml --out " + out + " --codec none 2> " +
+                           dir + "/err.txt > /dev/null";
+  ASSERT_NE(std::system(cmd8.c_str()), 0);
+  EXPECT_NE(cytocon::io::read_file(dir + "/err.txt").find("data.um_per_px = 4.0 there, 8.0 here"), std::string::npos)
+      << cytocon::io::read_file(dir + "/err.txt");
+  EXPECT_EQ(stat(first.c_str(), &after), 0);
+  EXPECT_EQ(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
+  ASSERT_EQ(std::system((cmd8 + " --overwrite").c_str()), 0) << cytocon::io::read_file(dir + "/err.txt");
+  EXPECT_DOUBLE_EQ(Dataset::open(out, o)->sections()[0].um_per_px, 8.0);
+}
+
+TEST(Prepare, ProgramNeverWritesOverItsInputs) {
+  const std::string bin = std::string(CYTOCON_BIN_DIR) + "/cytocon-prepare";
+  if (access(bin.c_str(), X_OK) != 0) GTEST_SKIP() << "cytocon-prepare not built";
+  const std::string dir = temp_dir("prepcli_self");
+  make_dataset(dir, 1, 2, 2, {""});
+  write_text(dir + "/run.toml", "[model]\npreset = \"tiny\"\n[data]\num_per_px = 4.0\n");
+  const std::string manifest = cytocon::io::read_file(dir + "/manifest.csv");
+  const std::string cmd = bin + " --data " + dir + " --config " + dir + "/run.toml --out " + dir +
+                          " --overwrite 2> " + dir + "/err.txt > /dev/null";
+  ASSERT_NE(std::system(cmd.c_str()), 0);
+  EXPECT_NE(cytocon::io::read_file(dir + "/err.txt").find("would replace an input of this run"), std::string::npos)
+      << cytocon::io::read_file(dir + "/err.txt");
+  EXPECT_EQ(cytocon::io::read_file(dir + "/manifest.csv"), manifest);
 }
 
 }  // namespace

@@ -3,19 +3,24 @@
 // only the tiles within reach of a sample point, grayscale, a fast codec, the pixel size in the
 // tags, annotations rescaled, labels copied, the split of every section written out. Parallel
 // over sections; resumable (a section whose image exists is skipped; every file is written
-// through a temporary name and renamed). Exit status 0 done, 1 an error (one line naming the
-// file), CLI11's non-zero status for a bad command line.
+// through a temporary name and renamed). Nothing written is replaced by accident
+// (engine/io/output_dir.h): --out may hold an unfinished prepare of the same inputs (prepare.json
+// says which), which is resumed; a finished copy or other files of its own are refused unless
+// --overwrite. Exit status 0 done, 1 an error (one line naming the file), 2 a bad command line.
 #include <CLI/CLI.hpp>
 
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "data/node_budget.h"
+#include "data/centreline.h"
 #include "data/prepare.h"
+#include "engine/io/atomic_file.h"
+#include "engine/io/output_dir.h"
 #include "engine/program.h"
 #include "models/preset.h"
 #include "train/config.h"
@@ -38,14 +43,39 @@ std::string file_base(const data::Section& s) {  // brain_section, safe as a fil
   return b;
 }
 
-void write_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".part";
-  {
-    std::ofstream f(tmp);
-    f << text;
-    if (!f) throw std::runtime_error(tmp + ": cannot write");
+std::string file_hash(const std::string& path) {  // FNV-1a 64 of the whole file, hex
+  const std::string bytes = io::read_file(path);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", io::fnv1a64(bytes.data(), bytes.size()));
+  return hex;
+}
+
+// What a prepared copy is made from (prepare.json): a rerun resumes only a copy of the same.
+using json = nlohmann::ordered_json;
+json inputs_of(const std::string& data_dir, const train::Config& cfg, const std::string& codec, int tile) {
+  return json{{"data", std::filesystem::canonical(data_dir).string()},
+              {"manifest.csv", file_hash(data_dir + "/manifest.csv")},
+              {"labels.txt", file_hash(data_dir + "/labels.txt")},
+              {"data.um_per_px", cfg.data.um_per_px},
+              {"data.patch_px", cfg.data.patch_px},
+              {"data.background", cfg.data.background},
+              {"data.spacing_um", cfg.data.spacing_um},
+              {"data.test_fraction", cfg.data.test_fraction},
+              {"data.centrelines", cfg.data.centrelines},
+              {"codec", codec},
+              {"tile", tile}};
+}
+
+// "" when `before` (an earlier prepare.json's text) records the same inputs as `now`, else the
+// first difference: "data.um_per_px = 8 there, 4 here".
+std::string first_difference(const std::string& before, const json& now) {
+  const json old = json::parse(before, nullptr, /*allow_exceptions=*/false);
+  if (!old.is_object()) return "its prepare.json is not a JSON object";
+  for (const auto& [key, value] : now.items()) {
+    if (!old.contains(key)) return key + " is not recorded there";
+    if (old[key] != value) return key + " = " + old[key].dump() + " there, " + value.dump() + " here";
   }
-  std::filesystem::rename(tmp, path);
+  return "";
 }
 
 int run(int argc, char** argv) {
@@ -59,6 +89,8 @@ int run(int argc, char** argv) {
   app.add_option("--codec", codec, "tile codec")->check(CLI::IsMember({"zstd", "deflate", "none"}))->capture_default_str();
   app.add_option("--tile", tile, "tile side in pixels (multiple of 16)")->capture_default_str();
   app.add_option("--threads", threads, "sections prepared at a time (0: one per usable core)");
+  bool overwrite = false;
+  app.add_flag("--overwrite", overwrite, "replace a prepared copy already in --out (its files are deleted first)");
   if (const int status = program::parse("cytocon-prepare", app, argc, argv); status >= 0) return status;
   if (tile <= 0 || tile % 16) throw std::runtime_error("--tile " + std::to_string(tile) + ": expected a positive multiple of 16");
   train::Config cfg;
@@ -69,6 +101,7 @@ int run(int argc, char** argv) {
   data::DatasetOptions dso;
   dso.spacing_um = cfg.data.spacing_um;
   dso.test_fraction = cfg.data.test_fraction;
+  dso.centrelines = data::parse_centreline_source(cfg.data.centrelines);
   auto ds = data::Dataset::open(data_dir, dso);
   data::PrepareOptions po;
   po.um_per_px = cfg.data.um_per_px;
@@ -76,6 +109,28 @@ int run(int argc, char** argv) {
   po.background = static_cast<float>(cfg.data.background);
   po.tile = tile;
   po.codec = data::parse_store_codec(codec);
+  // Resume an unfinished prepare of the same inputs; else claim --out (docs/errors.md).
+  const json stamp = inputs_of(data_dir, cfg, codec, tile);
+  const std::string stamp_path = out + "/prepare.json";
+  std::error_code ec;
+  bool resume = false;
+  if (!overwrite && !std::filesystem::exists(out + "/manifest.csv", ec) &&
+      std::filesystem::is_regular_file(stamp_path, ec)) {
+    const std::string differs = first_difference(io::read_file(stamp_path), stamp);
+    if (!differs.empty())
+      throw std::runtime_error(out + " holds an unfinished cytocon-prepare of other inputs (" + differs +
+                               "): choose another --out, or give --overwrite to replace it");
+    resume = true;
+  }
+  if (!resume) {
+    std::vector<std::string> inputs{data_dir + "/manifest.csv", data_dir + "/labels.txt", config_path};
+    for (const data::Section& s : ds->sections()) inputs.insert(inputs.end(), {s.image_path, s.annotation_path});
+    io::claim_output_dir(out, {"manifest.csv", "labels.txt", "images/", "annotations/", "prepare.json"}, overwrite,
+                         "choose another --out or give --overwrite to replace them (an unfinished cytocon-prepare "
+                         "of the same inputs is resumed without it)",
+                         inputs);
+    io::write_file_atomic(stamp_path, stamp.dump(2) + "\n");
+  }
   std::filesystem::create_directories(out + "/images");
   std::filesystem::create_directories(out + "/annotations");
   const int n = static_cast<int>(ds->sections().size());
@@ -127,7 +182,7 @@ int run(int argc, char** argv) {
   std::filesystem::copy_file(data_dir + "/labels.txt", out + "/labels.txt.part",
                              std::filesystem::copy_options::overwrite_existing);
   std::filesystem::rename(out + "/labels.txt.part", out + "/labels.txt");
-  write_atomic(out + "/manifest.csv", manifest);  // last: its presence means the copy is complete
+  io::write_file_atomic(out + "/manifest.csv", manifest);  // last: its presence means the copy is complete
   return 0;
 }
 
