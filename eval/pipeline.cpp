@@ -15,7 +15,7 @@
 #include "eval/clusters.h"
 #include "eval/inference.h"
 #include "eval/metrics.h"
-#include "eval/plot.h"
+#include "plot/plot.h"
 #include "eval/report.h"
 #include "eval/tsne.h"
 #include "eval/ward.h"
@@ -180,7 +180,7 @@ void run_evaluation(const EvalOptions& opt) {
   io::write_file_atomic(opt.out + "/clusters.md", "# Ward clusters of " + info.model + " features on " +
                                                       dataset_name(opt.split) + " (paper Table 1)\n\n" +
                                                       composition_markdown(comp, info.names, info.brains));
-  plot_confusion(opt.out + "/confusion.png", "Confusion matrix: " + info.model + " on " + dataset_name(opt.split),
+  plot::plot_confusion(opt.out + "/confusion.png", "Confusion matrix: " + info.model + " on " + dataset_name(opt.split),
                  m.confusion, info.names);
 
   if (opt.tsne_iterations > 0) {
@@ -198,9 +198,9 @@ void run_evaluation(const EvalOptions& opt) {
     std::vector<int32_t> cluster0(n);
     for (int64_t i = 0; i < n; ++i) cluster0[i] = cluster[i] - 1;
     write_tsne_csv(opt.out + "/tsne.csv", rows, ts.y, info.names);
-    plot_scatter(opt.out + "/tsne.png", "t-SNE of " + info.model + " features on " + dataset_name(opt.split) +
+    plot::plot_scatter(opt.out + "/tsne.png", "t-SNE of " + info.model + " features on " + dataset_name(opt.split) +
                                             ", coloured by Ward cluster", ts.y, cluster0, cluster_names);
-    plot_scatter(opt.out + "/tsne_areas.png", "t-SNE of " + info.model + " features on " +
+    plot::plot_scatter(opt.out + "/tsne_areas.png", "t-SNE of " + info.model + " features on " +
                                                   dataset_name(opt.split) + ", coloured by area", ts.y, labels, info.names);
     std::snprintf(line, sizeof line, "t-SNE: %d iterations in %.1f s", opt.tsne_iterations, info.seconds_tsne);
     say(line);

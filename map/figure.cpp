@@ -4,8 +4,8 @@
 #include <cmath>
 #include <set>
 
-#include "eval/canvas.h"
-#include "eval/plot.h"
+#include "plot/canvas.h"
+#include "plot/plot.h"
 #include "map/geojson.h"
 
 namespace cytocon::map {
@@ -36,27 +36,27 @@ bool clip(double& ax, double& ay, double& bx, double& by, double x0, double y0, 
 
 void plot_section_map(const std::string& path, const std::string& title, const SectionMap& s, const Thumbnail& t,
                       const std::vector<std::string>& names, double grid_px) {
-  using eval::Canvas;
-  using eval::Rgb;
+  using plot::Canvas;
+  using plot::Rgb;
   const int margin = 10;
   std::set<int> shown;  // areas in the legend: predicted or reference
   for (int32_t c : s.pred) shown.insert(c);
   for (const MapPoint& m : s.points)
     if (m.truth >= 0) shown.insert(m.truth);
-  std::vector<eval::LegendEntry> legend;
+  std::vector<plot::LegendEntry> legend;
   for (int c : shown) legend.push_back({names[c], area_color(c)});
   const bool rings = std::any_of(s.points.begin(), s.points.end(), [](const MapPoint& m) { return m.truth >= 0; });
   std::vector<std::string> notes;
   if (!s.reference.empty()) notes.push_back("thin lines: reference outlines");
   if (rings) notes.push_back("dot: predicted, band: reference");
-  int legend_w = eval::legend_width(legend);
+  int legend_w = plot::legend_width(legend);
   for (const std::string& n : notes) legend_w = std::max(legend_w, Canvas::text_width(n, 1));
   const double scale = std::min(1.0, 1000.0 / static_cast<double>(std::max(t.width, t.height)));
   const int iw = std::max(1, static_cast<int>(t.width * scale)), ih = std::max(1, static_cast<int>(t.height * scale));
   const int W = margin + iw + 2 * margin + legend_w + margin;
   const Canvas::FittedText head = Canvas::fit_text(title, W - 2 * margin, 2);
   const int top = margin + head.height + margin;
-  const int legend_h = static_cast<int>(legend.size()) * eval::legend_row_height() +
+  const int legend_h = static_cast<int>(legend.size()) * plot::legend_row_height() +
                        static_cast<int>(notes.size() + 1) * (Canvas::text_height(1) + 4);
   Canvas cv(W, top + std::max(ih, legend_h) + margin);
   cv.set_title(title);
@@ -101,8 +101,8 @@ void plot_section_map(const std::string& path, const std::string& title, const S
   }
   // Legend and notes.
   const int lx = margin + iw + 2 * margin;
-  eval::draw_legend(cv, lx, top, top + std::max(ih, legend_h), legend);
-  int ny = top + static_cast<int>(legend.size()) * eval::legend_row_height() + Canvas::text_height(1);
+  plot::draw_legend(cv, lx, top, top + std::max(ih, legend_h), legend);
+  int ny = top + static_cast<int>(legend.size()) * plot::legend_row_height() + Canvas::text_height(1);
   for (const std::string& n : notes) {
     cv.text(lx, ny, n, {40, 40, 40}, 1);
     ny += Canvas::text_height(1) + 4;

@@ -1,4 +1,4 @@
-// SECTION.png and SECTION.svg beside it (docs/map.md), drawn through cairo (eval/canvas.h): the
+// SECTION.png and SECTION.svg beside it (docs/map.md), drawn through cairo (plot/canvas.h): the
 // section downsampled, the predicted areas in colour along the ribbon (each centreline drawn
 // through its points, each point a dot on a band in its reference area's colour where it has
 // one; grid points as squares), the reference outlines over it where they exist (clipped to the

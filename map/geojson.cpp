@@ -6,12 +6,12 @@ namespace cytocon::map {
 
 using json = nlohmann::ordered_json;
 
-eval::Rgb area_color(int c) { return eval::category_color(c); }
+plot::Rgb area_color(int c) { return plot::category_color(c); }
 
 namespace {
 
 json classification(const std::string& name, int c) {
-  const eval::Rgb k = area_color(c);
+  const plot::Rgb k = area_color(c);
   return json{{"name", name}, {"color", {k.r, k.g, k.b}}};
 }
 

@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "eval/canvas.h"
+#include "plot/canvas.h"
 #include "map/section.h"
 
 namespace cytocon::map {
 
 // The colour of area (class id) c: category_color(c) (tab20, then golden-ratio hues).
-eval::Rgb area_color(int c);
+plot::Rgb area_color(int c);
 
 // footprint_px: side of a patch in full-resolution pixels. Returns the JSON text.
 std::string section_geojson(const SectionMap& s, const std::vector<std::string>& names, double footprint_px);

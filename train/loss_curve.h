@@ -1,4 +1,4 @@
-// loss.png: the loss of every logged step of a run (log.jsonl), drawn with eval/plot.h.
+// loss.png: the loss of every logged step of a run (log.jsonl), drawn with plot/plot.h.
 #pragma once
 #include <string>
 

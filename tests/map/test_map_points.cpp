@@ -105,7 +105,7 @@ TEST(MapGeojson, QuPathFeatures) {
     EXPECT_EQ(f["type"], "Feature");
     const auto& p = f["properties"];
     const std::string name = p["classification"]["name"];
-    const eval::Rgb c = area_color(name == "hOc1" ? 0 : 1);
+    const plot::Rgb c = area_color(name == "hOc1" ? 0 : 1);
     EXPECT_EQ(p["classification"]["color"], nlohmann::json::array({c.r, c.g, c.b}));
     if (p["objectType"] == "detection") {
       ++detections;

@@ -1,6 +1,6 @@
 // Figures as PNG with an SVG beside each (same name, .svg): line plots (loss curves), 2-D scatter
 // plots with a legend (t-SNE coloured by cluster or area) and confusion matrices, drawn through
-// eval/canvas.h (cairo). Titles shrink, then wrap, to fit. All functions fail (cytocon::fail) with
+// plot/canvas.h (cairo). Titles shrink, then wrap, to fit. All functions fail (cytocon::fail) with
 // the path when a file cannot be written, and with the argument's name when inputs are
 // inconsistent.
 #pragma once
@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "eval/canvas.h"
+#include "plot/canvas.h"
 
-namespace cytocon::eval {
+namespace cytocon::plot {
 
 // A legend: a coloured square and a name per entry (section maps use it too).
 struct LegendEntry {
@@ -52,4 +52,4 @@ void plot_scatter(const std::string& path, const std::string& title, const std::
 void plot_confusion(const std::string& path, const std::string& title,
                     const std::vector<int64_t>& counts, const std::vector<std::string>& names);
 
-}  // namespace cytocon::eval
+}  // namespace cytocon::plot

@@ -9,14 +9,14 @@
 #include <iterator>
 #include <string>
 
-#include "eval/canvas.h"
-#include "eval/plot.h"
+#include "plot/canvas.h"
+#include "plot/plot.h"
 
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
 #include <stb/stb_image.h>
 
-using namespace cytocon::eval;
+using namespace cytocon::plot;
 
 namespace {
 

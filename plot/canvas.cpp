@@ -1,5 +1,5 @@
-// Canvas through cairo (eval/canvas.h): a recording surface replayed onto PNG and SVG.
-#include "eval/canvas.h"
+// Canvas through cairo (plot/canvas.h): a recording surface replayed onto PNG and SVG.
+#include "plot/canvas.h"
 
 #include <cairo-svg.h>
 #include <cairo.h>
@@ -13,7 +13,7 @@
 
 #include "engine/tensor.h"
 
-namespace cytocon::eval {
+namespace cytocon::plot {
 
 Rgb category_color(int i) {
   static const Rgb tab20[20] = {
@@ -417,4 +417,4 @@ void Canvas::save(const std::string& png_path) const {
   write_svg(svg_path(png_path));
 }
 
-}  // namespace cytocon::eval
+}  // namespace cytocon::plot

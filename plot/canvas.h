@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace cytocon::eval {
+namespace cytocon::plot {
 
 struct Rgb {
   uint8_t r, g, b;
@@ -83,4 +83,4 @@ class Canvas {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace cytocon::eval
+}  // namespace cytocon::plot

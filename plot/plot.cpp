@@ -1,4 +1,4 @@
-#include "eval/plot.h"
+#include "plot/plot.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "engine/tensor.h"
 
-namespace cytocon::eval {
+namespace cytocon::plot {
 
 namespace {
 
@@ -239,4 +239,4 @@ void plot_confusion(const std::string& path, const std::string& title,
   cv.save(path);
 }
 
-}  // namespace cytocon::eval
+}  // namespace cytocon::plot
