@@ -27,6 +27,8 @@ SingleProcess& single_process() {
   return s;
 }
 
+const char* reduce_mode_name(ReduceMode m) { return m == ReduceMode::deterministic ? "deterministic" : "fast"; }
+
 static bool is_pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
 
 Shards Shards::make(int total, int rank, int ranks, Comm* comm, ReduceMode mode) {

@@ -55,6 +55,7 @@ SingleProcess& single_process();
 
 // Reduction mode: deterministic (the tree above) or fast (plain sums / all-reduce).
 enum class ReduceMode : uint8_t { deterministic, fast };
+const char* reduce_mode_name(ReduceMode m);  // "deterministic" | "fast" (train.mode)
 
 struct Shards {
   int total = 1;   // S: micro-shards in the global batch (power of two)

@@ -55,7 +55,7 @@ Predictor::Predictor(const std::string& checkpoint, const ModelOverrides& o, con
     w = sf.find("classifier.weight");
   }
   if (!config_text.empty()) {
-    train::load_text(cfg_, config_text, checkpoint + " (stored config)");
+    config::load_text(cfg_, config_text, checkpoint + " (stored config)");
     has_config_ = true;
     if (trained_with_.preset.empty()) trained_with_.preset = cfg_.model.preset;
     if (trained_with_.um_per_px == 0) trained_with_.um_per_px = cfg_.data.um_per_px;

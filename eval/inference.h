@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #include "engine/tensor.h"
 #include "models/model.h"
 #include "models/provenance.h"
-#include "train/config.h"
 
 namespace cytocon::eval {
 
@@ -32,7 +32,7 @@ class Predictor {
  public:
   // Fails naming the file when it has no classifier ("a supcon checkpoint has no classifier").
   Predictor(const std::string& checkpoint, const ModelOverrides& o, const std::string& device);
-  const train::Config& config() const { return cfg_; }  // resolved: stored config + overrides
+  const config::Config& config() const { return cfg_; }  // resolved: stored config + overrides
   bool has_stored_config() const { return has_config_; }
   const std::string& stage() const { return stage_; }
   int64_t num_classes() const { return num_classes_; }
@@ -50,7 +50,7 @@ class Predictor {
 
  private:
   std::string checkpoint_;
-  train::Config cfg_;
+  config::Config cfg_;
   models::TrainedWith trained_with_;
   bool has_config_ = false;
   std::string stage_;

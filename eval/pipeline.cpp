@@ -57,7 +57,7 @@ void run_evaluation(const EvalOptions& opt) {
   // The run's settings: stored config, then command-line overrides.
   Predictor net(opt.checkpoint, {opt.preset, opt.um_per_px, opt.spacing_um, opt.test_fraction, opt.centrelines},
                 opt.device);
-  const train::Config& cfg = net.config();
+  const config::Config& cfg = net.config();
   if (!net.has_stored_config())
     say("note: " + opt.checkpoint + " stores no training config; using preset " + cfg.model.preset +
         ", " + fmt_g(cfg.data.um_per_px) + " um/px, centreline spacing " +

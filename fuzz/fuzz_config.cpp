@@ -8,10 +8,10 @@
 #include <sstream>
 #include <string>
 
-#include "train/config.h"
+#include "config/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace cytocon::train;
+  using namespace cytocon::config;
   if (size == 0) return 0;
   const std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
   Config cfg;

@@ -118,7 +118,7 @@ void run_map(const MapOptions& opt) {
   };
 
   eval::Predictor net(opt.checkpoint, {opt.preset, opt.patch_um_per_px, 0, -1, ""}, opt.device);
-  const train::Config& cfg = net.config();
+  const config::Config& cfg = net.config();
   const double spacing_um = opt.spacing_um > 0 ? opt.spacing_um : cfg.data.spacing_um;
   const double grid_um = opt.grid_um > 0 ? opt.grid_um : spacing_um;
   check(spacing_um > 0, "--spacing-um " + fmt_g(spacing_um) + ": expected > 0");

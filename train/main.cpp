@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #if defined(CYTOCON_HAVE_CUDA)
 #include "data/cuda/gpu_extract.h"
 #endif
@@ -23,7 +24,6 @@
 #include "engine/io/atomic_file.h"
 #include "engine/program.h"
 #include "models/preset.h"
-#include "train/config.h"
 #include "train/progress.h"
 #include "train/stop_signal.h"
 #include "train/trainer.h"
@@ -50,17 +50,17 @@ class LoaderSource final : public BatchSource {
   data::Loader loader_;
 };
 
-Config load_config(const std::string& config_path, const std::vector<std::string>& sets, const std::string& resume) {
-  Config cfg;
+config::Config load_config(const std::string& config_path, const std::vector<std::string>& sets, const std::string& resume) {
+  config::Config cfg;
   if (!resume.empty()) {
     check(config_path.empty(), "--resume " + resume + " continues with " + resume +
                                    "/config.toml: give no --config (change keys with --set)");
-    load_file(cfg, resume + "/config.toml");
+    config::load_file(cfg, resume + "/config.toml");
   } else {
     check(!config_path.empty(), "give --config FILE (e.g. configs/demo.toml) or --resume RUN_DIR");
-    load_file(cfg, config_path);
+    config::load_file(cfg, config_path);
   }
-  for (const auto& s : sets) apply_override(cfg, parse_override(s));
+  for (const auto& s : sets) config::apply_override(cfg, config::parse_override(s));
   if (!resume.empty()) {
     namespace fs = std::filesystem;
     check(fs::weakly_canonical(cfg.train.out) == fs::weakly_canonical(resume),
@@ -68,7 +68,7 @@ Config load_config(const std::string& config_path, const std::vector<std::string
               ": a resumed run stays in its directory (if it was moved here, add --set train.out=" + resume + ")");
     cfg.train.out = resume;
   }
-  resolve(cfg);
+  config::resolve(cfg);
   if (cfg.data.patch_px == 0) cfg.data.patch_px = models::preset_by_name(cfg.model.preset).input_px;
   models::check_input_size(models::preset_by_name(cfg.model.preset), cfg.data.patch_px);
   return cfg;
@@ -84,9 +84,9 @@ std::string dataset_identity(const data::Dataset& ds) {
   return s + "]\nmanifest_fnv1a64 = \"" + hash + "\"\n";
 }
 
-Device pick_device(const std::string& want) {
-  if (want == "cpu") return Device::cpu;
-  if (want == "cuda") {
+Device pick_device(config::DeviceChoice want) {
+  if (want == config::DeviceChoice::cpu) return Device::cpu;
+  if (want == config::DeviceChoice::cuda) {
     check(cuda_available(), "train.device = \"cuda\" but no usable CUDA device (or a build without CUDA)");
     return Device::cuda;
   }
@@ -97,13 +97,13 @@ Device pick_device(const std::string& want) {
 // was chosen and why, for the start line. The GPU extractor gives the CPU's pixels bit for bit,
 // so this choice changes the speed, never the run. "auto" takes the GPU when training on one and
 // the sections' levels fit in data.gpu_cache_gb.
-std::string choose_extractor(const Config& cfg, Device device, const std::shared_ptr<const data::Dataset>& ds,
+std::string choose_extractor(const config::Config& cfg, Device device, const std::shared_ptr<const data::Dataset>& ds,
                              data::LoaderConfig& lc) {
-  const std::string& want = cfg.data.extractor;
-  check(want != "gpu" || device == Device::cuda,
+  const config::Extractor want = cfg.data.extractor;
+  check(want != config::Extractor::gpu || device == Device::cuda,
         "data.extractor = \"gpu\" needs a CUDA device; this run trains on the CPU (train.device = \"" +
-            cfg.train.device + "\")");
-  if (want == "cpu") return "cpu";
+            config::name(cfg.train.device) + "\")");
+  if (want == config::Extractor::cpu) return "cpu";
   if (device != Device::cuda) return "cpu (training on the CPU)";
 #if defined(CYTOCON_HAVE_CUDA)
   const data::ExtractConfig ec = lc.extract_config();
@@ -111,7 +111,7 @@ std::string choose_extractor(const Config& cfg, Device device, const std::shared
   char why[160];
   std::snprintf(why, sizeof why, "the training sections' levels: %.2f GiB, data.gpu_cache_gb = %g", need_gb,
                 cfg.data.gpu_cache_gb);
-  if (want == "auto" && need_gb > cfg.data.gpu_cache_gb) return std::string("cpu (") + why + ")";
+  if (want == config::Extractor::automatic && need_gb > cfg.data.gpu_cache_gb) return std::string("cpu (") + why + ")";
   auto gpu = std::make_shared<data::GpuExtractor>(ds, ec, static_cast<size_t>(cfg.data.gpu_cache_gb * (1 << 30)));
   lc.batch_extractor = [gpu](const std::vector<data::SampleRef>& refs, const std::vector<data::AugmentParams>& aug) {
     return gpu->extract(refs, aug);
@@ -136,9 +136,9 @@ int main(int argc, char** argv) {
       ->excludes(resume_opt);
   app.add_flag("--quiet", quiet, "no progress line");
   return program::main("cytocon-train", app, argc, argv, [&] {
-    const Config cfg = load_config(config_path, sets, resume);
+    const config::Config cfg = load_config(config_path, sets, resume);
     dist::Options dopt;
-    dopt.gpu = cfg.train.device != "cpu" && cuda_available();
+    dopt.gpu = cfg.train.device != config::DeviceChoice::cpu && cuda_available();
     return dist::run(
         argc, argv,
         [&](dist::Context& ctx) {
@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
           dso.quiet = ctx.rank() != 0;
           auto ds = data::Dataset::open(cfg.data.dir, dso);
           // Every rank trains the same configuration on the same areas, or none does (docs/distributed.md).
-          dist::agree_across_ranks(ctx.host_comm(), to_toml(cfg) + dataset_identity(*ds), "configuration");
+          dist::agree_across_ranks(ctx.host_comm(), config::to_toml(cfg) + dataset_identity(*ds), "configuration");
 
           data::LoaderConfig lc;
           lc.split = data::Split::train;
@@ -179,11 +179,11 @@ int main(int argc, char** argv) {
                 "cytocon-train: stage %s, preset %s, %s; %d areas x %lld patches = %lld patches/epoch, "
                 "batch %lld over %d rank(s) and %lld micro-shards = %lld steps/epoch, %lld epochs; device %s, "
                 "mode %s, precision %s; patches cut on the %s; loader %d thread(s), tile cache %.3g GiB per rank; run %s\n",
-                cfg.train.stage.c_str(), cfg.model.preset.c_str(), ds->dir().c_str(), source.areas(),
+                config::name(cfg.train.stage).c_str(), cfg.model.preset.c_str(), ds->dir().c_str(), source.areas(),
                 static_cast<long long>(cfg.data.patches_per_area), static_cast<long long>(source.samples_per_epoch()),
                 static_cast<long long>(cfg.train.batch_size), ctx.size(), static_cast<long long>(cfg.train.shards),
                 static_cast<long long>(source.batches_per_epoch()), static_cast<long long>(cfg.train.epochs),
-                device_name(device), cfg.train.mode.c_str(), cfg.train.precision.c_str(), extractor.c_str(),
+                device_name(device), config::name(cfg.train.mode).c_str(), config::name(cfg.train.precision).c_str(), extractor.c_str(),
                 lc.threads, data::tile_cache_stats().capacity / double(size_t(1) << 30), cfg.train.out.c_str());
           std::fflush(stdout);
 

@@ -25,15 +25,15 @@
 namespace cytocon::train {
 namespace {
 
-std::unique_ptr<optim::Optimizer> make_optimizer(const Config& cfg, std::vector<Param> params,
+std::unique_ptr<optim::Optimizer> make_optimizer(const config::Config& cfg, std::vector<Param> params,
                                                  int64_t batches_per_epoch) {
   const auto& t = cfg.train;
   optim::LrSchedule sched;
   sched.base_lr = t.lr;
   sched.warmup_steps = static_cast<int64_t>(std::llround(t.warmup_epochs * static_cast<double>(batches_per_epoch)));
-  if (t.schedule == "cosine")  // decay to 0 over the epochs after the warm-up (not max_steps)
+  if (t.schedule == config::Schedule::cosine)  // decay to 0 over the epochs after the warm-up (not max_steps)
     sched.cosine_steps = std::max<int64_t>(1, t.epochs * batches_per_epoch - sched.warmup_steps);
-  if (t.optimizer == "sgd") {
+  if (t.optimizer == config::Optimizer::sgd) {
     optim::SgdConfig c;
     c.momentum = t.momentum;
     c.weight_decay = t.weight_decay;
@@ -74,24 +74,23 @@ int agreed_stop_signal(Comm* comm) {
 
 }  // namespace
 
-RunResult run_training(Config cfg, int num_classes, BatchSource& data, const TrainerEnv& env,
+RunResult run_training(config::Config cfg, int num_classes, BatchSource& data, const TrainerEnv& env,
                        const std::string& resume) {
   const auto& t = cfg.train;
   Comm* comm = env.comm ? env.comm : &single_process();
   const int rank = comm->rank(), ranks = comm->size();
   const bool writer = rank == 0;
-  const ReduceMode rmode = t.mode == "fast" ? ReduceMode::fast : ReduceMode::deterministic;
-  const Shards sh = Shards::make(static_cast<int>(t.shards), rank, ranks, comm, rmode);
+  const Shards sh = Shards::make(static_cast<int>(t.shards), rank, ranks, comm, t.mode);
   check(t.batch_size % ranks == 0, "train.batch_size = " + std::to_string(t.batch_size) +
                                        " is not divisible by the number of ranks " + std::to_string(ranks));
-  check(t.precision == "fp32" || env.device == Device::cuda,
-        "train.precision = \"" + t.precision + "\" needs device = cuda; the CPU computes in fp32");
+  check(t.precision == Precision::fp32 || env.device == Device::cuda,
+        "train.precision = \"" + config::name(t.precision) + "\" needs device = cuda; the CPU computes in fp32");
 
   // What the numbers were computed with, for the log and the checkpoint metadata.
   std::string backend = "cpu";
 #if defined(CYTOCON_HAVE_CUDA)
   if (env.device == Device::cuda) {
-    set_cuda_mode(rmode, parse_precision(t.precision));
+    set_cuda_mode(t.mode, t.precision);
     backend = cuda_mode_string();
   }
 #endif
@@ -126,11 +125,12 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
   io::TrainingState resumed;
   if (!from.empty()) {
     resumed = io::load_checkpoint(from);
-    check(resumed.stage == t.stage, from + ": checkpoint of stage " + resumed.stage + ", config says " + t.stage);
+    check(resumed.stage == config::name(t.stage),
+          from + ": checkpoint of stage " + resumed.stage + ", config says " + config::name(t.stage));
     models::check_trained_with(models::read_trained_with(resumed.extra, from), trained_with, from,
                                "the config and dataset of this resumed run");
   }
-  Config built = cfg;
+  config::Config built = cfg;
   if (!from.empty()) built.train.init.clear();
   auto net = build_network(built, num_classes);
   int64_t step = 0;
@@ -164,11 +164,12 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
     dist::broadcast_tensors(*comm, state);
   }
 
-  const std::string config_text = to_toml(cfg);
+  const std::string config_text = config::to_toml(cfg);
   if (writer) io::write_file_atomic(dir.file("config.toml"), config_text);
   std::unique_ptr<RunLog> log;
   if (writer)
-    log = std::make_unique<RunLog>(dir.file("log.jsonl"), from.empty() ? -1 : step, t.mode, t.precision,
+    log = std::make_unique<RunLog>(dir.file("log.jsonl"), from.empty() ? -1 : step, config::name(t.mode),
+                                   config::name(t.precision),
                                    backend, ranks);
 
   auto save = [&](int64_t s, double loss) {
@@ -179,9 +180,9 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
     st.step = s;
     st.epoch = s / per_epoch;
     st.seed = static_cast<uint64_t>(t.seed);
-    st.stage = t.stage;
-    st.mode = t.mode;
-    st.precision = t.precision;
+    st.stage = config::name(t.stage);
+    st.mode = config::name(t.mode);
+    st.precision = config::name(t.precision);
     st.config_toml = config_text;
     st.extra["batches_per_epoch"] = std::to_string(per_epoch);
     st.extra["loss"] = std::to_string(loss);
@@ -251,9 +252,9 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
     double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     double rate = timer.average_step_s() > 0 ? static_cast<double>(t.batch_size) / timer.average_step_s() : 0;
     if (log && (step % t.log_every == 0 || step == total))
-      log->write({t.stage, epoch + 1, step, loss_value, lr, rate, elapsed});
+      log->write({config::name(t.stage), epoch + 1, step, loss_value, lr, rate, elapsed});
     if (show)
-      progress.update({t.stage, epoch + 1, t.epochs, step, total, loss_value, lr, rate, timer.eta_s(total - step)},
+      progress.update({config::name(t.stage), epoch + 1, t.epochs, step, total, loss_value, lr, rate, timer.eta_s(total - step)},
                       step == total);
 
     int sig = agreed_stop_signal(comm);
@@ -275,20 +276,20 @@ RunResult run_training(Config cfg, int num_classes, BatchSource& data, const Tra
   if (res.status == RunStatus::finished) {
     if (last_saved != step) res.checkpoint = save(step, loss_value);  // e.g. resumed at the end
     if (writer) {
-      io::Metadata meta = {{"stage", t.stage},           {"mode", t.mode},
-                           {"precision", t.precision},   {"step", std::to_string(step)},
+      io::Metadata meta = {{"stage", config::name(t.stage)},         {"mode", config::name(t.mode)},
+                           {"precision", config::name(t.precision)}, {"step", std::to_string(step)},
                            {"seed", std::to_string(t.seed)}, {"backend", backend},
                            {"config", config_text}};
       for (const auto& [k, v] : models::trained_with_metadata(trained_with)) meta[k] = v;
       models::save_weights(*net, dir.file("final.safetensors"), meta);
     }
     comm->barrier();
-    res.message = t.stage + " finished at step " + std::to_string(step) + ", loss " + std::to_string(res.loss) +
+    res.message = config::name(t.stage) + " finished at step " + std::to_string(step) + ", loss " + std::to_string(res.loss) +
                   "; weights " + dir.file("final.safetensors");
   }
   if (writer) {
     log.reset();  // flush before reading it back
-    write_loss_curve(dir.file("log.jsonl"), dir.file("loss.png"), t.stage);
+    write_loss_curve(dir.file("log.jsonl"), dir.file("loss.png"), config::name(t.stage));
   }
   return res;
 }

@@ -14,10 +14,10 @@
 #include <cstdio>
 #include <string>
 
+#include "config/config.h"
 #include "engine/shards.h"
 #include "engine/tensor.h"
 #include "models/provenance.h"
-#include "train/config.h"
 
 namespace cytocon::train {
 
@@ -69,7 +69,7 @@ struct RunResult {
 // Runs `cfg` (resolved) with `num_classes` classes. `resume`: a run directory to continue
 // (its latest checkpoint), or "" for a fresh run (the run directory must not hold checkpoints).
 // Rank 0 writes the run directory; every rank must call this with the same arguments.
-RunResult run_training(Config cfg, int num_classes, BatchSource& data, const TrainerEnv& env,
+RunResult run_training(config::Config cfg, int num_classes, BatchSource& data, const TrainerEnv& env,
                        const std::string& resume = "");
 
 }  // namespace cytocon::train

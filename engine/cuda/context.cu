@@ -27,27 +27,6 @@ namespace {
 CudaMode g_mode;
 }
 
-const char* precision_name(Precision p) {
-  switch (p) {
-    case Precision::fp32: return "fp32";
-    case Precision::tf32: return "tf32";
-    case Precision::bf16: return "bf16";
-  }
-  return "?";
-}
-Precision parse_precision(const std::string& s) {
-  if (s == "fp32") return Precision::fp32;
-  if (s == "tf32") return Precision::tf32;
-  if (s == "bf16") return Precision::bf16;
-  fail("precision \"" + s + "\": expected fp32, tf32 or bf16");
-}
-const char* reduce_mode_name(ReduceMode m) { return m == ReduceMode::deterministic ? "deterministic" : "fast"; }
-ReduceMode parse_reduce_mode(const std::string& s) {
-  if (s == "deterministic") return ReduceMode::deterministic;
-  if (s == "fast") return ReduceMode::fast;
-  fail("mode \"" + s + "\": expected deterministic or fast");
-}
-
 void set_cuda_mode(ReduceMode reduce, Precision precision) {
   if (reduce != g_mode.reduce || precision != g_mode.precision) cuda::clear_conv_plans();
   g_mode.reduce = reduce;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/precision.h"
 #include "engine/shards.h"
 
 namespace cytocon {
@@ -17,18 +18,7 @@ namespace cytocon {
 // True when cudaGetDeviceCount succeeds and reports a device (cached; prints nothing).
 bool cuda_device_usable();
 
-// Arithmetic of the convolutions (the only ops where precision changes the kernels):
-//   fp32: IEEE float FMA math, tensor cores off (CUDNN_FMA_MATH);
-//   tf32: float storage, TF32 tensor-core products with float accumulation;
-//   bf16: operands rounded to bfloat16 for the tensor cores, float accumulation, float storage
-//         and master weights (docs/cuda.md lists what bf16 storage would still add).
-enum class Precision : uint8_t { fp32, tf32, bf16 };
-const char* precision_name(Precision p);
-// "fp32" | "tf32" | "bf16"; anything else fails with a message naming the value.
-Precision parse_precision(const std::string& name);
-const char* reduce_mode_name(ReduceMode m);
-ReduceMode parse_reduce_mode(const std::string& name);  // "deterministic" | "fast"
-
+// The convolutions' arithmetic: Precision (engine/precision.h).
 struct CudaMode {
   ReduceMode reduce = ReduceMode::deterministic;
   Precision precision = Precision::fp32;

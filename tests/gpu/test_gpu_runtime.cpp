@@ -25,17 +25,6 @@ TEST(GpuRuntime, NoGpuGivesClearErrors) {
 }
 
 #ifdef CYTOCON_HAVE_CUDA
-TEST(GpuRuntime, ModeAndPrecisionNames) {
-  EXPECT_EQ(parse_precision("fp32"), Precision::fp32);
-  EXPECT_EQ(parse_precision("tf32"), Precision::tf32);
-  EXPECT_EQ(parse_precision("bf16"), Precision::bf16);
-  EXPECT_NE(error_of([] { parse_precision("fp16"); }).find("\"fp16\""), std::string::npos);
-  EXPECT_EQ(parse_reduce_mode("deterministic"), ReduceMode::deterministic);
-  EXPECT_EQ(parse_reduce_mode("fast"), ReduceMode::fast);
-  EXPECT_NE(error_of([] { parse_reduce_mode("quick"); }).find("deterministic or fast"), std::string::npos);
-  for (Precision p : {Precision::fp32, Precision::tf32, Precision::bf16}) EXPECT_EQ(parse_precision(precision_name(p)), p);
-}
-
 TEST(GpuRuntime, DefaultModeIsDeterministicFp32AndSettable) {
   const CudaMode d = cuda_mode();
   EXPECT_EQ(d.reduce, ReduceMode::deterministic);

@@ -26,6 +26,7 @@
 #include "train/trainer/trainer_fixture.h"
 
 using namespace cytocon;
+using namespace cytocon::config;
 using namespace cytocon::train;
 using namespace cytocon::train::testing;
 using cytocon::testing_util::fresh_dir;
@@ -44,9 +45,9 @@ TrainerEnv cuda_env() {
 Config cuda_config(const std::string& stage, const std::string& out, const std::string& mode = "deterministic",
                    const std::string& precision = "fp32") {
   Config c = tiny_config(stage, out);
-  c.train.device = "cuda";
-  c.train.mode = mode;
-  c.train.precision = precision;
+  c.train.device = DeviceChoice::cuda;
+  c.train.mode = parse_choice<ReduceMode>("mode", mode);
+  c.train.precision = parse_choice<Precision>("precision", precision);
   return c;
 }
 
@@ -89,9 +90,9 @@ void expect_recorded(const std::string& run, const std::string& mode, const std:
 // at step 1 and by 400% at step 3), so later steps cannot be compared across backends.
 double cpu_first_loss(const Config& cuda_cfg) {
   Config c = cuda_cfg;
-  c.train.device = "cpu";
-  c.train.mode = "deterministic";
-  c.train.precision = "fp32";
+  c.train.device = DeviceChoice::cpu;
+  c.train.mode = ReduceMode::deterministic;
+  c.train.precision = Precision::fp32;
   c.train.out = fresh_dir(fs::path(cuda_cfg.train.out).filename().string() + "_cpu");
   c.train.max_steps = 1;
   TinySource s(kBatches);

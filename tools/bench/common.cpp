@@ -6,6 +6,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "config/choices.h"
 #include "engine/rng.h"
 #ifdef CYTOCON_HAVE_CUDA
 #include "engine/cuda/cuda.h"
@@ -15,9 +16,6 @@ namespace cytocon::bench {
 
 Device setup(Options& o) {
   check(o.preset == "paper" || o.preset == "tiny", "--preset " + o.preset + ": expected paper or tiny");
-  check(o.mode == "deterministic" || o.mode == "fast", "--mode " + o.mode + ": expected deterministic or fast");
-  check(o.precision == "fp32" || o.precision == "tf32" || o.precision == "bf16",
-        "--precision " + o.precision + ": expected fp32, tf32 or bf16");
   check(o.steps >= 1, "--steps " + std::to_string(o.steps) + ": expected at least 1");
   if (o.batch == 0) o.batch = o.preset == "paper" ? 8 : 16;
   check(o.batch >= 2, "--batch " + std::to_string(o.batch) + ": expected at least 2 (SupCon needs pairs)");
@@ -27,14 +25,14 @@ Device setup(Options& o) {
   }
   check((o.shards & (o.shards - 1)) == 0 && o.batch % o.shards == 0,
         "--shards " + std::to_string(o.shards) + ": expected a power of two dividing --batch " + std::to_string(o.batch));
-  if (o.device == "cpu") {
-    check(o.precision == "fp32", "--precision " + o.precision + ": the CPU backend computes in fp32 only");
+  if (o.device == Device::cpu) {
+    check(o.precision == Precision::fp32,
+          "--precision " + config::name(o.precision) + ": the CPU backend computes in fp32 only");
     return Device::cpu;
   }
-  check(o.device == "cuda", "--device " + o.device + ": expected cpu or cuda");
 #ifdef CYTOCON_HAVE_CUDA
   check(cuda_device_usable(), "--device cuda: no usable CUDA device");
-  set_cuda_mode(parse_reduce_mode(o.mode), parse_precision(o.precision));
+  set_cuda_mode(o.mode, o.precision);
   return Device::cuda;
 #else
   fail("--device cuda: this build has no CUDA backend (configure with CYTOCON_CUDA=on)");
@@ -42,7 +40,7 @@ Device setup(Options& o) {
 }
 
 Shards make_shards(const Options& o) {
-  return Shards::make(o.shards, 0, 1, nullptr, o.mode == "fast" ? ReduceMode::fast : ReduceMode::deterministic);
+  return Shards::make(o.shards, 0, 1, nullptr, o.mode);
 }
 
 void synchronize(Device d) {
@@ -89,8 +87,9 @@ Tensor uniform_tensor(const Shape& shape, uint64_t seed, double lo, double hi, D
 }
 
 std::string json_common(const Options& o) {
-  return "\"device\": \"" + o.device + "\", \"preset\": \"" + o.preset + "\", \"batch\": " + std::to_string(o.batch) +
-         ", \"mode\": \"" + o.mode + "\", \"precision\": \"" + o.precision +
+  return "\"device\": \"" + config::name(o.device) + "\", \"preset\": \"" + o.preset +
+         "\", \"batch\": " + std::to_string(o.batch) + ", \"mode\": \"" + config::name(o.mode) +
+         "\", \"precision\": \"" + config::name(o.precision) +
          "\", \"shards\": " + std::to_string(o.shards) + ", \"threads\": " + std::to_string(omp_get_max_threads());
 }
 

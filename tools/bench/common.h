@@ -3,23 +3,24 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/precision.h"
 #include "engine/shards.h"
 #include "engine/tensor.h"
 
 namespace cytocon::bench {
 
 struct Options {
-  std::string device = "cpu";    // cpu | cuda
+  Device device = Device::cpu;
   std::string preset = "paper";  // paper | tiny
   int64_t batch = 0;             // 0: 8 (paper) or 16 (tiny), the PyTorch anchors' batches
-  std::string mode = "deterministic";
-  std::string precision = "fp32";  // fp32 | tf32 | bf16 (CUDA convolutions)
+  ReduceMode mode = ReduceMode::deterministic;
+  Precision precision = Precision::fp32;  // CUDA convolutions
   int steps = 3;                   // timed steps after one warm-up step
   int shards = 0;                  // micro-shards; 0: as the trainer picks (largest 2^k ≤ 32 dividing the batch)
   bool layers = false;             // per-layer convolution profile instead of the network
 };
 
-// Resolves defaults, selects the device and its mode/precision (fails on unknown values).
+// Resolves defaults, selects the device and its mode/precision (fails on values it cannot run).
 Device setup(Options& o);
 Shards make_shards(const Options& o);
 void synchronize(Device d);

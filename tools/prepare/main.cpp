@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "config/config.h"
 #include "data/node_budget.h"
 #include "data/centreline.h"
 #include "data/prepare.h"
@@ -23,7 +24,6 @@
 #include "engine/io/output_dir.h"
 #include "engine/program.h"
 #include "models/preset.h"
-#include "train/config.h"
 
 namespace {
 
@@ -52,7 +52,7 @@ std::string file_hash(const std::string& path) {  // FNV-1a 64 of the whole file
 
 // What a prepared copy is made from (prepare.json): a rerun resumes only a copy of the same.
 using json = nlohmann::ordered_json;
-json inputs_of(const std::string& data_dir, const train::Config& cfg, const std::string& codec, int tile) {
+json inputs_of(const std::string& data_dir, const config::Config& cfg, const std::string& codec, int tile) {
   return json{{"data", std::filesystem::canonical(data_dir).string()},
               {"manifest.csv", file_hash(data_dir + "/manifest.csv")},
               {"labels.txt", file_hash(data_dir + "/labels.txt")},
@@ -93,10 +93,10 @@ int run(int argc, char** argv) {
   app.add_flag("--overwrite", overwrite, "replace a prepared copy already in --out (its files are deleted first)");
   if (const int status = program::parse("cytocon-prepare", app, argc, argv); status >= 0) return status;
   if (tile <= 0 || tile % 16) throw std::runtime_error("--tile " + std::to_string(tile) + ": expected a positive multiple of 16");
-  train::Config cfg;
-  train::load_file(cfg, config_path);
+  config::Config cfg;
+  config::load_file(cfg, config_path);
   cfg.data.dir = data_dir;
-  train::resolve(cfg);
+  config::resolve(cfg);
   if (cfg.data.patch_px == 0) cfg.data.patch_px = models::preset_by_name(cfg.model.preset).input_px;
   data::DatasetOptions dso;
   dso.spacing_um = cfg.data.spacing_um;

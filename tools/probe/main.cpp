@@ -25,6 +25,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "config/choices.h"
 #include "engine/io/checkpoint.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops.h"
@@ -37,8 +38,14 @@ using namespace cytocon;
 
 namespace {
 
+enum class Loss : uint8_t { supcon, ce };
+const char* loss_name(Loss l) { return l == Loss::supcon ? "supcon" : "ce"; }
+
+// The flags, choices parsed once (main's CLI11 checks name the alternatives).
 struct Args {
-  std::string weights, batch, out, loss = "supcon", device = "cpu", dtype = "f32";
+  std::string weights, batch, out, dtype = "f32";
+  Loss loss = Loss::supcon;
+  Device device = Device::cpu;
   bool step = false;
   double lr = -1, tau = 0.07;
   uint64_t seed = 0;
@@ -53,10 +60,6 @@ std::string preset_for_size(int64_t s, const std::string& origin) {
 }
 
 int run(const Args& a) {
-  check(a.loss == "supcon" || a.loss == "ce", "--loss " + a.loss + ": expected supcon or ce");
-  check(a.device == "cpu" || a.device == "cuda", "--device " + a.device + ": expected cpu or cuda");
-  const Device dev = a.device == "cuda" ? Device::cuda : Device::cpu;
-
   io::SafeTensors batch = io::read_safetensors(a.batch);
   Tensor x = batch.get("x");
   Tensor y = batch.get("y");
@@ -81,10 +84,10 @@ int run(const Args& a) {
   } catch (const std::exception& e) {
     fail(a.batch + ": x is " + shape_str(x.shape()) + ": " + e.what());
   }
-  cfg.projection = a.loss == "supcon";
+  cfg.projection = a.loss == Loss::supcon;
   cfg.dtype = a.dtype == "f64" ? DType::f64 : DType::f32;
-  check(cfg.dtype == DType::f32 || dev == Device::cpu, "--dtype f64 runs on the cpu only");
-  if (a.loss == "ce") {
+  check(cfg.dtype == DType::f32 || a.device == Device::cpu, "--dtype f64 runs on the cpu only");
+  if (a.loss == Loss::ce) {
     int c = a.classes;
     if (!a.weights.empty()) {
       io::SafeTensors w = io::read_safetensors(a.weights);
@@ -104,15 +107,15 @@ int run(const Args& a) {
     net.init(a.seed);
   else
     models::load_weights(net, a.weights);
-  net.to(dev);
+  net.to(a.device);
 
-  const Tensor xd = io::channels_last(x).to(cfg.dtype).to(dev);  // NCHW → NHWC
-  const Tensor yd = y.to(dev);
+  const Tensor xd = io::channels_last(x).to(cfg.dtype).to(a.device);  // NCHW → NHWC
+  const Tensor yd = y.to(a.device);
   const Shards sh;  // one process, one micro-shard
   Tape tape;
   Tensor h = net.encode(xd, /*training=*/true, sh);
   Tensor out, loss;
-  if (a.loss == "supcon") {
+  if (a.loss == Loss::supcon) {
     out = net.project(h, true, sh);
     loss = ops::supcon_loss(out, yd, a.tau);
   } else {
@@ -123,7 +126,7 @@ int run(const Args& a) {
 
   std::vector<io::NamedTensor> o;
   o.push_back({"loss", loss.to(Device::cpu)});
-  o.push_back({a.loss == "supcon" ? "z" : "logits", out.to(Device::cpu)});
+  o.push_back({a.loss == Loss::supcon ? "z" : "logits", out.to(Device::cpu)});
   const std::vector<Param> params = net.trainable_params();
   for (const auto& p : params) {
     check(p.value.grad().defined(), "internal: no gradient for " + p.name);
@@ -136,7 +139,7 @@ int run(const Args& a) {
     for (const auto& p : params) o.push_back({"next." + p.name, io::pytorch_layout(p.value.to(Device::cpu))});
   }
   io::write_safetensors(a.out, o,
-                        {{"preset", cfg.preset}, {"loss", a.loss}, {"device", a.device}, {"dtype", a.dtype},
+                        {{"preset", cfg.preset}, {"loss", loss_name(a.loss)}, {"device", device_name(a.device)}, {"dtype", a.dtype},
                          {"weights", a.weights.empty() ? "random seed " + std::to_string(a.seed) : a.weights}});
   std::printf("{\"loss\": %.9g, \"n\": %lld, \"preset\": \"%s\", \"out\": \"%s\"}\n",
               loss.to(Device::cpu).to(DType::f64).data<double>()[0], static_cast<long long>(n), cfg.preset.c_str(),
@@ -153,8 +156,12 @@ int main(int argc, char** argv) {
       app.add_option("--weights", a.weights, "weights (safetensors or checkpoint); absent: random init")->check(CLI::ExistingFile);
   app.add_option("--batch", a.batch, "batch safetensors: x float32 [N,1,S,S], y integer [N]")->required()->check(CLI::ExistingFile);
   app.add_option("--out", a.out, "output safetensors")->required();
-  app.add_option("--loss", a.loss, "supcon | ce")->check(CLI::IsMember({"supcon", "ce"}));
-  app.add_option("--device", a.device, "cpu | cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option_function<std::string>(
+         "--loss", [&a](const std::string& s) { a.loss = s == "ce" ? Loss::ce : Loss::supcon; }, "supcon | ce")
+      ->check(CLI::IsMember({"supcon", "ce"}));
+  app.add_option_function<std::string>(
+         "--device", [&a](const std::string& s) { a.device = config::parse_choice<Device>("--device", s); }, "cpu | cuda")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_flag("--step", a.step, "also write next.<name>: the weights after one LARS step");
   app.add_option("--lr", a.lr, "LARS learning rate for --step (default 0.01*N/128)")->check(program::finite(Range{0, 100, true}));
   app.add_option("--tau", a.tau, "SupCon temperature (default 0.07)")->check(program::finite(Range{1e-4, 100}));

@@ -15,6 +15,7 @@
 #include "train/trainer/trainer_fixture.h"
 
 using namespace cytocon;
+using namespace cytocon::config;
 using namespace cytocon::train;
 using namespace cytocon::train::testing;
 using cytocon::testing_util::fresh_dir;

@@ -20,6 +20,7 @@
 #include "train/trainer/trainer_fixture.h"
 
 using namespace cytocon;
+using namespace cytocon::config;
 using namespace cytocon::train;
 using namespace cytocon::train::testing;
 using cytocon::testing_util::scratch;
@@ -33,7 +34,7 @@ Config ce_config(const std::string& out, const std::string& init) {
   Config c;
   c.model.preset = "tiny";
   c.data.dir = "unused";
-  c.train.stage = "ce";
+  c.train.stage = Stage::ce;
   c.train.batch_size = kN;
   c.train.shards = 2;
   c.train.max_steps = 1;

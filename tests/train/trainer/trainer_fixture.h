@@ -55,11 +55,11 @@ class TinySource final : public BatchSource {
 
 // 2 epochs of the tiny preset, a checkpoint every 2 steps (2 kept), an lr large enough that every
 // step moves the weights visibly.
-inline Config tiny_config(const std::string& stage, const std::string& out) {
-  Config c;
+inline config::Config tiny_config(const std::string& stage, const std::string& out) {
+  config::Config c;
   c.model.preset = "tiny";
   c.data.dir = "unused";
-  c.train.stage = stage;
+  c.train.stage = config::parse_choice<config::Stage>("stage", stage);
   c.train.epochs = 2;
   c.train.batch_size = kN;
   c.train.shards = 2;
@@ -67,7 +67,7 @@ inline Config tiny_config(const std::string& stage, const std::string& out) {
   c.train.keep_checkpoints = 2;
   c.train.lr = 0.5;
   c.train.out = out;
-  resolve(c);
+  config::resolve(c);
   return c;
 }
 

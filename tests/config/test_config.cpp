@@ -3,13 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <limits>
 #include <string>
 
-#include "train/config.h"
+#include "config/config.h"
 
-using namespace cytocon::train;
+using namespace cytocon::config;
 
 namespace {
 
@@ -43,7 +44,7 @@ TEST(Config, ReadsEveryTable) {
   EXPECT_EQ(c.data.um_per_px, 2.0);  // an integer is accepted for a number key
   EXPECT_EQ(c.data.patch_px, 1129);
   EXPECT_FALSE(c.data.augment);
-  EXPECT_EQ(c.train.stage, "ce");
+  EXPECT_EQ(c.train.stage, Stage::ce);
   EXPECT_EQ(c.train.batch_size, 4096);
   EXPECT_EQ(c.train.lr, 0.32);
   EXPECT_EQ(c.train.seed, 7);
@@ -89,6 +90,43 @@ TEST(Config, BadEnumValueListsChoices) {
   auto e2 = error_of([&] { apply_override(c, parse_override("train.precision=fp16")); });
   expect_contains(e2, "--set train.precision=fp16");
   expect_contains(e2, "fp32|tf32|bf16");
+}
+
+// Every choice key is read into its enum and written back under the same name; a program's flag
+// of the same kind fails naming the flag, the value and the alternatives.
+TEST(Config, ChoiceKeysReadIntoEnumsAndBack) {
+  Config c;
+  load_text(c,
+            "[data]\ndir = \"/d\"\nextractor = \"gpu\"\n"
+            "[train]\nstage = \"linear\"\ninit = \"w.safetensors\"\noptimizer = \"sgd\"\nschedule = \"cosine\"\n"
+            "mode = \"fast\"\nprecision = \"bf16\"\ndevice = \"cuda\"\n",
+            "e.toml");
+  EXPECT_EQ(c.data.extractor, Extractor::gpu);
+  EXPECT_EQ(c.train.stage, Stage::linear);
+  EXPECT_EQ(c.train.optimizer, Optimizer::sgd);
+  EXPECT_EQ(c.train.schedule, Schedule::cosine);
+  EXPECT_EQ(c.train.mode, cytocon::ReduceMode::fast);
+  EXPECT_EQ(c.train.precision, cytocon::Precision::bf16);
+  EXPECT_EQ(c.train.device, DeviceChoice::cuda);
+  resolve(c);
+  // Each key as written back for c and for the defaults.
+  const std::vector<std::array<const char*, 3>> written = {
+      {"extractor", "gpu", "auto"},   {"stage", "linear", "supcon"},  {"optimizer", "sgd", "lars"},
+      {"schedule", "cosine", "constant"}, {"mode", "fast", "deterministic"}, {"precision", "bf16", "fp32"},
+      {"device", "cuda", "auto"}};
+  const std::string text = to_toml(c), defaults = to_toml(Config{});
+  for (const auto& [key, value, default_value] : written) {
+    expect_contains(text, std::string(key) + " = \"" + value + "\"\n");
+    expect_contains(defaults, std::string(key) + " = \"" + default_value + "\"\n");
+  }
+  for (cytocon::Precision p : {cytocon::Precision::fp32, cytocon::Precision::tf32, cytocon::Precision::bf16})
+    EXPECT_EQ(parse_choice<cytocon::Precision>("--precision", name(p)), p);
+  EXPECT_EQ(parse_choice<cytocon::ReduceMode>("--mode", "fast"), cytocon::ReduceMode::fast);
+  EXPECT_EQ(parse_choice<cytocon::Device>("--device", "cuda"), cytocon::Device::cuda);
+  EXPECT_EQ(error_of([] { parse_choice<cytocon::Precision>("--precision", "fp16"); }),
+            "--precision fp16: expected fp32, tf32 or bf16");
+  EXPECT_EQ(error_of([] { parse_choice<cytocon::ReduceMode>("--mode", "quick"); }),
+            "--mode quick: expected deterministic or fast");
 }
 
 TEST(Config, SyntaxErrorNamesLine) {
@@ -154,16 +192,16 @@ TEST(Config, ResolveRejectsInconsistentValues) {
   expect_contains(error_of([&] { resolve(c); }), "must divide train.batch_size");
   Config l;
   l.data.dir = "/d";
-  l.train.stage = "linear";
+  l.train.stage = Stage::linear;
   expect_contains(error_of([&] { resolve(l); }), "train.init");
   Config e;
   expect_contains(error_of([&] { resolve(e); }), "data.dir");
   Config g;
   g.data.dir = "/d";
-  g.data.extractor = "gpu";
-  g.train.device = "cpu";
+  g.data.extractor = Extractor::gpu;
+  g.train.device = DeviceChoice::cpu;
   expect_contains(error_of([&] { resolve(g); }), "data.extractor = \"gpu\" needs train.device = \"cuda\"");
-  g.data.extractor = "auto";
+  g.data.extractor = Extractor::automatic;
   g.data.gpu_cache_gb = 0;
   expect_contains(error_of([&] { resolve(g); }), "data.gpu_cache_gb = 0: expected a finite number in (0, 4096]");
   g.data.gpu_cache_gb = 8;
@@ -246,8 +284,8 @@ TEST(Config, ShippedConfigsParse) {
   EXPECT_EQ(p.data.um_per_px, 2.0);
   EXPECT_EQ(p.data.patches_per_area, 1200);
   EXPECT_EQ(p.train.epochs, 150);
-  EXPECT_EQ(p.train.optimizer, "lars");
-  EXPECT_EQ(p.train.schedule, "constant");
+  EXPECT_EQ(p.train.optimizer, Optimizer::lars);
+  EXPECT_EQ(p.train.schedule, Schedule::constant);
 }
 
 TEST(Config, MissingFileIsAnError) {

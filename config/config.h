@@ -1,13 +1,16 @@
 // The configuration of one cytocon-train run: TOML tables [model], [data], [train]
 // (DESIGN.md, "Config keys"). Every key can also be set as `--set table.key=value`.
 // Unknown keys, wrongly typed values and values outside their allowed set are errors that name
-// the key, the source (file or --set) and what was expected.
+// the key, the source (file or --set) and what was expected. Choice keys are read into enums
+// (config/choices.h).
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
-namespace cytocon::train {
+#include "config/choices.h"
+
+namespace cytocon::config {
 
 struct ModelConfig {
   std::string preset = "tiny";  // "paper" (B=6, 1129 px) | "tiny" (B=5, 561 px)
@@ -24,14 +27,14 @@ struct DataConfig {
   int64_t threads = 0;               // loader threads per rank (0 = the node's cores / its ranks)
   double tile_cache_gb = 0;          // decoded-tile cache per rank (0 = a quarter of the node's memory / its ranks)
   int64_t prefetch = 2;              // batches prepared ahead
-  std::string extractor = "auto";    // where patches are cut: "cpu" | "gpu" | "auto" (docs/training.md)
+  Extractor extractor = Extractor::automatic;  // where patches are cut: "cpu" | "gpu" | "auto" (docs/training.md)
   double gpu_cache_gb = 8.0;         // device memory for the GPU extractor's staged sections
   double background = 1.0;           // value outside the image (bright background of the stain)
   bool augment = true;               // training augmentation (DESIGN.md "Augmentation")
 };
 
 struct TrainConfig {
-  std::string stage = "supcon";        // "supcon" | "linear" | "ce"
+  Stage stage = Stage::supcon;         // "supcon" | "linear" | "ce"
   int64_t epochs = 1;
   int64_t max_steps = 0;               // 0 = no limit
   int64_t batch_size = 256;            // global batch N over all ranks
@@ -40,13 +43,13 @@ struct TrainConfig {
   double weight_decay = 1e-6;
   double momentum = 0.9;
   double eta = 0.001;                  // LARS trust coefficient
-  std::string optimizer = "lars";      // "lars" | "sgd"
-  std::string schedule = "constant";   // "constant" | "cosine" (over all steps of all epochs)
+  Optimizer optimizer = Optimizer::lars;  // "lars" | "sgd"
+  Schedule schedule = Schedule::constant;  // "constant" | "cosine" (over all steps of all epochs)
   double warmup_epochs = 0.0;          // linear warm-up from 0, in epochs
   int64_t seed = 1;
-  std::string mode = "deterministic";  // "deterministic" | "fast"
-  std::string precision = "fp32";      // "fp32" | "tf32" | "bf16"
-  std::string device = "auto";         // "auto" | "cpu" | "cuda"
+  ReduceMode mode = ReduceMode::deterministic;     // "deterministic" | "fast"
+  Precision precision = Precision::fp32;          // "fp32" | "tf32" | "bf16"
+  DeviceChoice device = DeviceChoice::automatic;  // "auto" | "cpu" | "cuda"
   std::string init;                    // safetensors or checkpoint to start from ("" = random)
   std::string out = "runs/run";        // run directory
   int64_t checkpoint_every = 100;      // steps; 0 = only at the end
@@ -84,4 +87,4 @@ std::string to_toml(const Config& cfg);
 // Every key as "table.key", in file order (documentation and tests).
 std::vector<std::string> all_keys();
 
-}  // namespace cytocon::train
+}  // namespace cytocon::config

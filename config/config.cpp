@@ -1,6 +1,6 @@
 // Config parsing: one table of keys (name, type, allowed values, field) drives reading TOML,
 // `--set` overrides, validation messages and writing the resolved config.toml.
-#include "train/config.h"
+#include "config/config.h"
 
 #include <cctype>
 #include <cinttypes>
@@ -15,17 +15,18 @@
 #define TOML_EXCEPTIONS 1
 #include <toml++/toml.h>
 
-namespace cytocon::train {
+namespace cytocon::config {
 namespace {
 
-enum class Kind { integer, number, string, choice, boolean };
+// choice: a string from `choices`; enumeration: an enum (config/choices.h) held as its index in them.
+enum class Kind { integer, number, string, choice, enumeration, boolean };
 
 struct Key {
   const char* table;
   const char* name;
   Kind kind;
   void* field;
-  std::vector<std::string> choices;  // Kind::choice only
+  std::vector<std::string> choices;  // Kind::choice and Kind::enumeration
   Range range{0, 0};                 // Kind::number and Kind::integer: the documented range
   const char* what = "";             // what the number is, for messages
 
@@ -39,7 +40,8 @@ const char* kind_name(Kind k) {
     case Kind::integer: return "an integer";
     case Kind::number: return "a number";
     case Kind::string: return "a string";
-    case Kind::choice: return "a string";
+    case Kind::choice:
+    case Kind::enumeration: return "a string";
     case Kind::boolean: return "a boolean (true|false)";
   }
   return "?";
@@ -49,6 +51,13 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
   std::string s;
   for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
   return s;
+}
+
+// An enum key: its field holds the index of its value in names<E>().
+template <class E>
+Key enumeration(const char* table, const char* name, E* field) {
+  static_assert(sizeof(E) == 1, "enumeration keys are stored as one byte");
+  return {table, name, Kind::enumeration, field, names<E>()};
 }
 
 // Every key, bound to the fields of `c`, in the order config.toml lists them.
@@ -70,12 +79,12 @@ std::vector<Key> keys(Config& c) {
       {"data", "test_fraction", Kind::number, &d.test_fraction, {}, {0, 1, false, true}, "share of sections held out"},
       {"data", "threads", Kind::integer, &d.threads, {}, {0, 1024}, "loader threads; 0 = the node's cores divided by its ranks"},
       {"data", "prefetch", Kind::integer, &d.prefetch, {}, {0, 64}, "batches prepared ahead"},
-      {"data", "extractor", Kind::choice, &d.extractor, {"auto", "cpu", "gpu"}},
+      enumeration("data", "extractor", &d.extractor),
       {"data", "gpu_cache_gb", Kind::number, &d.gpu_cache_gb, {}, {0, 4096, true}, "GiB of device memory"},
       {"data", "tile_cache_gb", Kind::number, &d.tile_cache_gb, {}, {0, 1e6}, "GiB of decoded tiles per rank; 0 = sized from the node"},
       {"data", "background", Kind::number, &d.background, {}, {0, 1}, "intensity outside the image"},
       {"data", "augment", Kind::boolean, &d.augment, {}},
-      {"train", "stage", Kind::choice, &t.stage, {"supcon", "linear", "ce"}},
+      enumeration("train", "stage", &t.stage),
       {"train", "epochs", Kind::integer, &t.epochs, {}, {1, 1e6}},
       {"train", "max_steps", Kind::integer, &t.max_steps, {}, any_count, "0 = no limit"},
       {"train", "batch_size", Kind::integer, &t.batch_size, {}, {2, 1 << 20}, "global batch over all ranks"},
@@ -84,13 +93,13 @@ std::vector<Key> keys(Config& c) {
       {"train", "weight_decay", Kind::number, &t.weight_decay, {}, {0, 1}},
       {"train", "momentum", Kind::number, &t.momentum, {}, {0, 1, false, true}},
       {"train", "eta", Kind::number, &t.eta, {}, {0, 10, true}, "LARS trust coefficient"},
-      {"train", "optimizer", Kind::choice, &t.optimizer, {"lars", "sgd"}},
-      {"train", "schedule", Kind::choice, &t.schedule, {"constant", "cosine"}},
+      enumeration("train", "optimizer", &t.optimizer),
+      enumeration("train", "schedule", &t.schedule),
       {"train", "warmup_epochs", Kind::number, &t.warmup_epochs, {}, {0, 1e6}},
       {"train", "seed", Kind::integer, &t.seed, {}, {0, 9e18}},
-      {"train", "mode", Kind::choice, &t.mode, {"deterministic", "fast"}},
-      {"train", "precision", Kind::choice, &t.precision, {"fp32", "tf32", "bf16"}},
-      {"train", "device", Kind::choice, &t.device, {"auto", "cpu", "cuda"}},
+      enumeration("train", "mode", &t.mode),
+      enumeration("train", "precision", &t.precision),
+      enumeration("train", "device", &t.device),
       {"train", "init", Kind::string, &t.init, {}},
       {"train", "out", Kind::string, &t.out, {}},
       {"train", "checkpoint_every", Kind::integer, &t.checkpoint_every, {}, any_count, "steps; 0 = only at the end"},
@@ -131,7 +140,7 @@ std::string node_type(const toml::node& n) {
 void assign(const Key& k, const toml::node& n, const std::string& source) {
   auto wrong = [&](const std::string& got) {
     fail((source.rfind("--set", 0) == 0 ? source : "config " + source) + ": " + k.full() + " must be " + kind_name(k.kind) +
-         (k.kind == Kind::choice ? " (one of " + join(k.choices, "|") + ")" : std::string()) +
+         (k.kind == Kind::choice || k.kind == Kind::enumeration ? " (one of " + join(k.choices, "|") + ")" : std::string()) +
          ", got " + got);
   };
   const std::string where = (source.rfind("--set", 0) == 0 ? source : "config " + source) + ": " + k.full();
@@ -154,15 +163,16 @@ void assign(const Key& k, const toml::node& n, const std::string& source) {
       *static_cast<bool*>(k.field) = n.as_boolean()->get();
       break;
     case Kind::string:
-    case Kind::choice: {
+    case Kind::choice:
+    case Kind::enumeration: {
       if (!n.is_string()) wrong(node_type(n));
       std::string v = n.as_string()->get();
-      if (k.kind == Kind::choice) {
-        bool ok = false;
-        for (auto& c : k.choices) ok = ok || c == v;
-        if (!ok) wrong("\"" + v + "\"");
-      }
-      *static_cast<std::string*>(k.field) = v;
+      const int i = choice_index(k.choices, v);
+      if (k.kind != Kind::string && i < 0) wrong("\"" + v + "\"");
+      if (k.kind == Kind::enumeration)
+        *static_cast<uint8_t*>(k.field) = static_cast<uint8_t>(i);
+      else
+        *static_cast<std::string*>(k.field) = v;
       break;
     }
   }
@@ -326,7 +336,7 @@ void apply_override(Config& cfg, const Override& o) {
   }
   std::string value = o.value;
   // Strings may be written bare: --set data.dir=/data/bigbrain.
-  if ((k->kind == Kind::string || k->kind == Kind::choice) && value.front() != '"' && value.front() != '\'')
+  if ((k->kind == Kind::string || k->kind == Kind::choice || k->kind == Kind::enumeration) && value.front() != '"' && value.front() != '\'')
     value = quote(value);
   const std::string source = "--set " + o.key + "=" + o.value;
   toml::table doc;
@@ -356,10 +366,10 @@ void resolve(Config& cfg) {
       checked_number(*static_cast<double*>(k.field), k.range, "config: " + k.full(), k.what);
   }
   need(!d.dir.empty(), "data.dir", "is empty: set it in the config or with --set data.dir=DIR");
-  need(d.extractor != "gpu" || t.device != "cpu", "data.extractor",
+  need(d.extractor != Extractor::gpu || t.device != DeviceChoice::cpu, "data.extractor",
        "= \"gpu\" needs train.device = \"cuda\" (or \"auto\" with a GPU); train.device is \"cpu\"");
   need(!t.out.empty(), "train.out", "is empty: name the run directory");
-  need(t.stage != "linear" || !t.init.empty(), "train.init",
+  need(t.stage != Stage::linear || !t.init.empty(), "train.init",
        "must name the encoder weights (safetensors or checkpoint) for stage = \"linear\"");
   if (t.lr == 0) t.lr = 0.01 * static_cast<double>(t.batch_size) / 128.0;  // paper: 0.01·N/128
   if (t.shards == 0) {
@@ -391,6 +401,7 @@ std::string to_toml(const Config& cfg_in) {
       case Kind::boolean: o << (*static_cast<bool*>(k.field) ? "true" : "false"); break;
       case Kind::string:
       case Kind::choice: o << quote(*static_cast<std::string*>(k.field)); break;
+      case Kind::enumeration: o << quote(k.choices[*static_cast<uint8_t*>(k.field)]); break;
     }
     o << "\n";
   }
@@ -404,4 +415,4 @@ std::vector<std::string> all_keys() {
   return out;
 }
 
-}  // namespace cytocon::train
+}  // namespace cytocon::config

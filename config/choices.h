@@ -1,0 +1,70 @@
+// The choice keys of the run configuration, parsed once where the configuration or a program's
+// flags are read: an enum per key, and its values' names in the enum's order (what config.toml,
+// log.jsonl and the checkpoints' metadata write, what error messages list). train.mode and
+// train.precision are the engine's ReduceMode and Precision; --device of the tools the engine's
+// Device.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "engine/precision.h"
+#include "engine/shards.h"
+#include "engine/tensor.h"
+
+namespace cytocon::config {
+
+enum class Stage : uint8_t { supcon, linear, ce };           // train.stage
+enum class Optimizer : uint8_t { lars, sgd };                // train.optimizer
+enum class Schedule : uint8_t { constant, cosine };          // train.schedule
+enum class DeviceChoice : uint8_t { automatic, cpu, cuda };  // train.device: auto | cpu | cuda
+enum class Extractor : uint8_t { automatic, cpu, gpu };      // data.extractor: auto | cpu | gpu
+
+// The names of E's values, in the enum's order.
+template <class E>
+const std::vector<std::string>& names() {
+  static const std::vector<std::string> n = []() -> std::vector<std::string> {
+    if constexpr (std::is_same_v<E, Stage>) return {"supcon", "linear", "ce"};
+    else if constexpr (std::is_same_v<E, Optimizer>) return {"lars", "sgd"};
+    else if constexpr (std::is_same_v<E, Schedule>) return {"constant", "cosine"};
+    else if constexpr (std::is_same_v<E, DeviceChoice>) return {"auto", "cpu", "cuda"};
+    else if constexpr (std::is_same_v<E, Extractor>) return {"auto", "cpu", "gpu"};
+    else if constexpr (std::is_same_v<E, ReduceMode>) return {reduce_mode_name(E::deterministic), reduce_mode_name(E::fast)};
+    else if constexpr (std::is_same_v<E, Precision>)
+      return {precision_name(E::fp32), precision_name(E::tf32), precision_name(E::bf16)};
+    else {
+      static_assert(std::is_same_v<E, Device>, "not a choice");
+      return {device_name(E::cpu), device_name(E::cuda)};
+    }
+  }();
+  return n;
+}
+
+template <class E>
+const std::string& name(E e) {
+  return names<E>()[static_cast<size_t>(e)];
+}
+
+// The index of `s` among `choices`, or -1.
+inline int choice_index(const std::vector<std::string>& choices, const std::string& s) {
+  for (size_t i = 0; i < choices.size(); ++i)
+    if (choices[i] == s) return static_cast<int>(i);
+  return -1;
+}
+
+// The value named `s`; fails with "WHAT S: expected a, b or c" otherwise (WHAT: e.g. "--mode").
+template <class E>
+E parse_choice(const std::string& what, const std::string& s) {
+  const std::vector<std::string>& n = names<E>();
+  const int i = choice_index(n, s);
+  if (i < 0) {
+    std::string list;
+    for (size_t k = 0; k < n.size(); ++k) list += (k == 0 ? "" : k + 1 == n.size() ? " or " : ", ") + n[k];
+    fail(what + " " + s + ": expected " + list);
+  }
+  return static_cast<E>(i);
+}
+
+}  // namespace cytocon::config
