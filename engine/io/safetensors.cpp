@@ -122,8 +122,11 @@ std::string serialize_safetensors(const std::vector<NamedTensor>& tensors, const
   return out;
 }
 
-SafeTensors parse_safetensors(const std::string& bytes, const std::string& origin) {
-  const std::string where = origin + ": safetensors: ";
+namespace {
+
+// The JSON header after the 8-byte length, and where the data section starts; `where` prefixes
+// errors.
+json read_header(const std::string& bytes, const std::string& where, uint64_t* data_start) {
   if (bytes.size() < 8)
     fail(where + "truncated: " + std::to_string(bytes.size()) + " bytes, the 8-byte header length is missing");
   uint64_t hlen = read_le64(bytes.data());
@@ -139,78 +142,74 @@ SafeTensors parse_safetensors(const std::string& bytes, const std::string& origi
     fail(where + "malformed JSON header (bytes 8.." + std::to_string(8 + hlen) + "): " + e.what());
   }
   if (!header.is_object()) fail(where + "JSON header is not an object");
-  const uint64_t data_start = 8 + hlen;
-  const uint64_t data_size = bytes.size() - data_start;
+  *data_start = 8 + hlen;
+  return header;
+}
 
-  SafeTensors st;
-  st.origin = origin;
-  struct Span {
-    uint64_t begin, end;
-    std::string name;
-  };
-  std::vector<Span> spans;
-  std::vector<NamedTensor> found;
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    const std::string& name = it.key();
-    const json& v = it.value();
-    if (name == "__metadata__") {
-      if (!v.is_object()) fail(where + "__metadata__ is not an object");
-      for (auto m = v.begin(); m != v.end(); ++m) {
-        if (!m.value().is_string()) fail(where + "__metadata__['" + m.key() + "'] is not a string");
-        st.metadata[m.key()] = m.value().get<std::string>();
-      }
-      continue;
-    }
-    const std::string tw = where + "tensor '" + name + "': ";
-    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
-      fail(tw + "expected an object with dtype, shape and data_offsets");
-    if (!v["dtype"].is_string()) fail(tw + "dtype is not a string");
-    std::string dts = v["dtype"].get<std::string>();
-    DType dt;
-    size_t fsize;
-    if (!parse_dtype(dts, &dt, &fsize)) fail(tw + "unsupported dtype " + dts + " (expected F32, F64, I32, I64, U8 or U16)");
-    const json& js = v["shape"];
-    if (!js.is_array()) fail(tw + "shape is not an array");
-    if (js.size() > 4) fail(tw + "rank " + std::to_string(js.size()) + " (at most 4-D supported)");
-    Shape shape;
-    uint64_t numel = 1;
-    for (const auto& d : js) {
-      if (!d.is_number_unsigned()) fail(tw + "shape " + js.dump() + " has a non-integer or negative entry");
-      uint64_t x = d.get<uint64_t>();
-      if (x > (1ull << 40)) fail(tw + "shape entry " + std::to_string(x) + " is implausible");
-      shape.push_back(static_cast<int64_t>(x));
-      if (x != 0 && numel > (1ull << 40) / x) fail(tw + "shape " + js.dump() + " is implausibly large (over 2^40 elements)");
-      numel *= x;
-    }
-    const json& off = v["data_offsets"];
-    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
-      fail(tw + "data_offsets must be two non-negative integers, got " + off.dump());
-    uint64_t b = off[0].get<uint64_t>(), e = off[1].get<uint64_t>();
-    if (e < b) fail(tw + "data_offsets " + off.dump() + " end before they begin");
-    if (e > data_size)
-      fail(tw + "truncated: data ends at file offset " + std::to_string(data_start + e) + " but the file has only " +
-           std::to_string(bytes.size()) + " bytes");
-    if (e - b != numel * fsize)
-      fail(tw + "data_offsets " + off.dump() + " span " + std::to_string(e - b) + " bytes, but " + dts + " " +
-           shape_str(shape) + " needs " + std::to_string(numel * fsize));
-    spans.push_back({b, e, name});
-    Tensor t = Tensor::empty(shape, dt, Device::cpu);
-    const char* src = bytes.data() + data_start + b;
-    if (dts == "I64") {
-      int32_t* dst = t.data<int32_t>();
-      for (uint64_t i = 0; i < numel; ++i) {
-        int64_t x;
-        std::memcpy(&x, src + 8 * i, 8);
-        if (x < std::numeric_limits<int32_t>::min() || x > std::numeric_limits<int32_t>::max())
-          fail(tw + "I64 value " + std::to_string(x) + " at element " + std::to_string(i) + " does not fit int32");
-        dst[i] = static_cast<int32_t>(x);
-      }
-    } else if (numel) {
-      std::memcpy(t.raw(), src, e - b);
-    }
-    found.push_back({name, t});
+// Where a tensor's bytes lie in the data section.
+struct Span {
+  uint64_t begin, end;
+  std::string name;
+};
+
+// Tensor `name` of the header (entry v), read from the data section at data_start of `bytes`;
+// its span is appended to `spans`. `where` prefixes errors.
+Tensor read_tensor(const std::string& name, const json& v, const std::string& bytes, uint64_t data_start,
+                   const std::string& where, std::vector<Span>& spans) {
+  const uint64_t data_size = bytes.size() - data_start;
+  const std::string tw = where + "tensor '" + name + "': ";
+  if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
+    fail(tw + "expected an object with dtype, shape and data_offsets");
+  if (!v["dtype"].is_string()) fail(tw + "dtype is not a string");
+  std::string dts = v["dtype"].get<std::string>();
+  DType dt;
+  size_t fsize;
+  if (!parse_dtype(dts, &dt, &fsize)) fail(tw + "unsupported dtype " + dts + " (expected F32, F64, I32, I64, U8 or U16)");
+  const json& js = v["shape"];
+  if (!js.is_array()) fail(tw + "shape is not an array");
+  if (js.size() > 4) fail(tw + "rank " + std::to_string(js.size()) + " (at most 4-D supported)");
+  Shape shape;
+  uint64_t numel = 1;
+  for (const auto& d : js) {
+    if (!d.is_number_unsigned()) fail(tw + "shape " + js.dump() + " has a non-integer or negative entry");
+    uint64_t x = d.get<uint64_t>();
+    if (x > (1ull << 40)) fail(tw + "shape entry " + std::to_string(x) + " is implausible");
+    shape.push_back(static_cast<int64_t>(x));
+    if (x != 0 && numel > (1ull << 40) / x) fail(tw + "shape " + js.dump() + " is implausibly large (over 2^40 elements)");
+    numel *= x;
   }
-  // Offsets must tile the data section exactly (no overlap, no hole), as the reference reader checks.
+  const json& off = v["data_offsets"];
+  if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+    fail(tw + "data_offsets must be two non-negative integers, got " + off.dump());
+  uint64_t b = off[0].get<uint64_t>(), e = off[1].get<uint64_t>();
+  if (e < b) fail(tw + "data_offsets " + off.dump() + " end before they begin");
+  if (e > data_size)
+    fail(tw + "truncated: data ends at file offset " + std::to_string(data_start + e) + " but the file has only " +
+         std::to_string(bytes.size()) + " bytes");
+  if (e - b != numel * fsize)
+    fail(tw + "data_offsets " + off.dump() + " span " + std::to_string(e - b) + " bytes, but " + dts + " " +
+         shape_str(shape) + " needs " + std::to_string(numel * fsize));
+  spans.push_back({b, e, name});
+  Tensor t = Tensor::empty(shape, dt, Device::cpu);
+  const char* src = bytes.data() + data_start + b;
+  if (dts == "I64") {
+    int32_t* dst = t.data<int32_t>();
+    for (uint64_t i = 0; i < numel; ++i) {
+      int64_t x;
+      std::memcpy(&x, src + 8 * i, 8);
+      if (x < std::numeric_limits<int32_t>::min() || x > std::numeric_limits<int32_t>::max())
+        fail(tw + "I64 value " + std::to_string(x) + " at element " + std::to_string(i) + " does not fit int32");
+      dst[i] = static_cast<int32_t>(x);
+    }
+  } else if (numel) {
+    std::memcpy(t.raw(), src, e - b);
+  }
+  return t;
+}
+
+// The spans in file order, which must tile the data section exactly (no overlap, no hole), as
+// the reference reader checks.
+std::vector<size_t> check_tiling(const std::vector<Span>& spans, uint64_t data_size, const std::string& where) {
   std::vector<size_t> order(spans.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
@@ -226,7 +225,33 @@ SafeTensors parse_safetensors(const std::string& bytes, const std::string& origi
   if (pos != data_size)
     fail(where + "the data section has " + std::to_string(data_size) + " bytes but the tensors cover " +
          std::to_string(pos) + " (trailing garbage or wrong offsets)");
-  for (size_t i : order) st.tensors.push_back(std::move(found[i]));
+  return order;
+}
+
+}  // namespace
+
+SafeTensors parse_safetensors(const std::string& bytes, const std::string& origin) {
+  const std::string where = origin + ": safetensors: ";
+  uint64_t data_start = 0;
+  const json header = read_header(bytes, where, &data_start);
+  SafeTensors st;
+  st.origin = origin;
+  std::vector<Span> spans;
+  std::vector<NamedTensor> found;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    const std::string& name = it.key();
+    const json& v = it.value();
+    if (name == "__metadata__") {
+      if (!v.is_object()) fail(where + "__metadata__ is not an object");
+      for (auto m = v.begin(); m != v.end(); ++m) {
+        if (!m.value().is_string()) fail(where + "__metadata__['" + m.key() + "'] is not a string");
+        st.metadata[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
+    found.push_back({name, read_tensor(name, v, bytes, data_start, where, spans)});
+  }
+  for (size_t i : check_tiling(spans, bytes.size() - data_start, where)) st.tensors.push_back(std::move(found[i]));
   return st;
 }
 

@@ -125,18 +125,14 @@ Ribbon::Local Ribbon::at(float px, float py) const {
   return l;
 }
 
-Ribbon make_ribbon(const SectionSpec& spec, const BrainStyle& brain) {
-  Ribbon r;
-  r.spec = spec;
-  const uint32_t key = static_cast<uint32_t>(spec.brain) * 1000003u + static_cast<uint32_t>(spec.section);
-  Draw d(spec.seed, 0x52494221u, key);  // "RIB!"
-  const double W = spec.width, H = spec.height, m = std::min(W, H);
-  double mean_t = 0;
-  for (const auto& ar : brain.areas) mean_t += ar.thickness_mm;
-  mean_t = mean_t / brain.areas.size() * 1000.0 / spec.um_per_px;  // px
-  // A piece of a large convex surface, R(φ) = R0 + A sin(...) − Σ_j D_j (1 − t²)², t = (φ − φ_j)/w_j:
-  // its centre C lies outside the image in direction ψ, the gyral crown a distance q from the
-  // image centre on the other side, so tissue fills most of the frame; narrow deep sulci cut in.
+namespace {
+
+// The pial surface: a piece of a large convex surface, R(φ) = R0 + A sin(...) − Σ_j D_j (1 − t²)²,
+// t = (φ − φ_j)/w_j: its centre C lies outside the image in direction ψ, the gyral crown a
+// distance q from the image centre on the other side, so tissue fills most of the frame; narrow
+// deep sulci cut in. Sets r's centre, vertices (1 px of arc length apart), arc lengths and length.
+void trace_pial_surface(Ribbon& r, Draw& d, double mean_t) {
+  const double W = r.spec.width, H = r.spec.height, m = std::min(W, H);
   const double R0 = d.u(1.6, 2.4) * std::max(W, H);
   const double psi = d.u(0, 2 * kPi), q = d.u(0.22, 0.36) * m;
   r.cx = W / 2 + (R0 - q) * std::cos(psi);
@@ -188,6 +184,10 @@ Ribbon make_ribbon(const SectionSpec& spec, const BrainStyle& brain) {
     acc += len;
   }
   r.length = acc;
+}
+
+// The inward unit normal at every vertex.
+void set_normals(Ribbon& r) {
   const size_t n = r.x.size();
   r.nx.resize(n);
   r.ny.resize(n);
@@ -199,7 +199,12 @@ Ribbon make_ribbon(const SectionSpec& spec, const BrainStyle& brain) {
     r.nx[i] = static_cast<float>(-ty);
     r.ny[i] = static_cast<float>(tx);
   }
-  // Areas along the visible ribbon, in the fixed order, lengths ∝ per-brain weights ± 15 %.
+}
+
+// Areas along the visible ribbon, in the fixed order, lengths ∝ per-brain weights ± 15 %.
+void lay_out_areas(Ribbon& r, Draw& d, const BrainStyle& brain, double mean_t) {
+  const double W = r.spec.width, H = r.spec.height, m = std::min(W, H);
+  const size_t n = r.x.size();
   const int A = static_cast<int>(brain.areas.size());
   // Visible arc length: vertices whose mid-depth point lies inside the image (with a margin).
   r.vis.resize(n);
@@ -220,12 +225,16 @@ Ribbon make_ribbon(const SectionSpec& spec, const BrainStyle& brain) {
     r.c.push_back(r.c.back() + wt[k] / total * r.span);
   }
   r.c.back() = r.span;
-  r.blend_px = 250.0 / spec.um_per_px;
-  // Thickness changes between areas over ~1 mm: per-vertex area thickness, box-filtered twice.
+  r.blend_px = 250.0 / r.spec.um_per_px;
+}
+
+// Thickness changes between areas over ~1 mm: per-vertex area thickness, box-filtered twice.
+void set_thickness(Ribbon& r, const BrainStyle& brain) {
+  const size_t n = r.x.size();
   std::vector<double> t0(n), t1(n);
   for (size_t i = 0; i < n; ++i)
-    t0[i] = brain.areas[r.nominal_area(r.u[i])].thickness_mm * 1000.0 / spec.um_per_px;
-  const int64_t half = static_cast<int64_t>(500.0 / spec.um_per_px);
+    t0[i] = brain.areas[r.nominal_area(r.u[i])].thickness_mm * 1000.0 / r.spec.um_per_px;
+  const int64_t half = static_cast<int64_t>(500.0 / r.spec.um_per_px);
   for (int pass = 0; pass < 2; ++pass) {
     std::vector<double> pre(n + 1, 0.0);
     for (size_t i = 0; i < n; ++i) pre[i + 1] = pre[i] + t0[i];
@@ -236,10 +245,14 @@ Ribbon make_ribbon(const SectionSpec& spec, const BrainStyle& brain) {
     std::swap(t0, t1);
   }
   r.T.assign(t0.begin(), t0.end());
-  // Nearest pial vertex for each coarse node: exact squared-EDT with arg-min, columns then rows.
-  r.step = std::max(2, static_cast<int>(std::lround(16.0 / spec.um_per_px)));
-  r.gw = spec.width / r.step + 1;
-  r.gh = spec.height / r.step + 1;
+}
+
+// Nearest pial vertex for each coarse node: exact squared-EDT with arg-min, columns then rows.
+void set_nearest_field(Ribbon& r) {
+  const size_t n = r.x.size();
+  r.step = std::max(2, static_cast<int>(std::lround(16.0 / r.spec.um_per_px)));
+  r.gw = r.spec.width / r.step + 1;
+  r.gh = r.spec.height / r.step + 1;
   std::vector<int32_t> seed(static_cast<size_t>(r.gw * r.gh), -1);
   for (size_t i = 0; i < n; ++i) {
     const int64_t gx = std::lround(r.x[i] / r.step), gy = std::lround(r.y[i] / r.step);
@@ -277,6 +290,23 @@ Ribbon make_ribbon(const SectionSpec& spec, const BrainStyle& brain) {
       }
     }
   }
+}
+
+}  // namespace
+
+Ribbon make_ribbon(const SectionSpec& spec, const BrainStyle& brain) {
+  Ribbon r;
+  r.spec = spec;
+  const uint32_t key = static_cast<uint32_t>(spec.brain) * 1000003u + static_cast<uint32_t>(spec.section);
+  Draw d(spec.seed, 0x52494221u, key);  // "RIB!"
+  double mean_t = 0;
+  for (const auto& ar : brain.areas) mean_t += ar.thickness_mm;
+  mean_t = mean_t / brain.areas.size() * 1000.0 / spec.um_per_px;  // px
+  trace_pial_surface(r, d, mean_t);
+  set_normals(r);
+  lay_out_areas(r, d, brain, mean_t);
+  set_thickness(r, brain);
+  set_nearest_field(r);
   return r;
 }
 
