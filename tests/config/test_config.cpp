@@ -236,6 +236,10 @@ TEST(Config, EveryNumberIsFiniteAndInItsRange) {
   expect_contains(error_of([&] { apply_override(c, parse_override("train.lr=\xc3\xa9")); }), "non-ASCII");
   expect_contains(error_of([&] { load_text(c, "[data]\ndir = \"\"\"/a\\\n  \xef\xbb\xbe/b\"\"\"\n", "u.toml"); }),
                   "config u.toml: line 3: a non-ASCII character right after a line-ending backslash");
+  expect_contains(error_of([&] { load_text(c, "[data]\ndir = \"\"\"/a\\\xef\xbb\xbf /b\"\"\"\n", "u.toml"); }),
+                  "config u.toml: line 2, column 12: a backslash followed by a non-ASCII character");
+  expect_contains(error_of([&] { load_text(c, "[data]\ndir = \"/a\\\xc3\xa9\"\n", "u.toml"); }),
+                  "a backslash followed by a non-ASCII character");
   load_text(c, "# caf\xc3\xa9\n[data]\ndir = \"/caf\xc3\xa9\" # \xc3\xa9\n", "u.toml");
   EXPECT_EQ(c.data.dir, "/caf\xc3\xa9");
   Config code;  // set by code, caught by resolve
