@@ -3,10 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
-#if defined(__AVX2__)
-#include <immintrin.h>
-#endif
 
+#include "data/resample.h"
 #include "engine/tensor.h"
 
 namespace cytocon::data {
@@ -135,55 +133,7 @@ void extract_patch(const Image& img, const Section& sec, const SampleRef& s, con
   const Box b = footprint(t, S);
   scratch.region.resize(static_cast<size_t>(b.w * b.h));
   img.read_region(t.level, b.x0, b.y0, b.w, b.h, scratch.region.data(), cfg.background);
-  // Bilinear resampling in region-relative coordinates (small numbers: float is exact enough).
-  const float* __restrict R = scratch.region.data();
-  check(b.w * b.h < (int64_t(1) << 31), "patch footprint too large");
-  const int Wi = static_cast<int>(b.w);
-  const float axx = static_cast<float>(t.axx), ayx = static_cast<float>(t.ayx);
-  // The footprint's one-pixel margin keeps every tap inside the region: x, y ≥ 0 and
-  // ⌊x⌋ ≤ w − 2, ⌊y⌋ ≤ h − 2 (so truncation is floor).
-  // Output blocks of 32×64 pixels keep the region taps of a rotated grid in cache.
-  constexpr int kBi = 32, kBj = 64;
-  for (int bi = 0; bi < S; bi += kBi)
-  for (int bj = 0; bj < S; bj += kBj)
-  for (int i = bi; i < std::min(S, bi + kBi); ++i) {
-    const int jend = std::min(S, bj + kBj);
-    const float rx = static_cast<float>(t.ox - b.x0 + t.axy * i);
-    const float ry = static_cast<float>(t.oy - b.y0 + t.ayy * i);
-    float* __restrict o = out + static_cast<int64_t>(i) * S;
-    int j = bj;
-#if defined(__AVX2__)
-    // Eight pixels at a time with gathers: the same IEEE operations in the same order as the
-    // scalar loop below, so both give the same bits.
-    const __m256 rxv = _mm256_set1_ps(rx), ryv = _mm256_set1_ps(ry);
-    const __m256 axv = _mm256_set1_ps(axx), ayv = _mm256_set1_ps(ayx);
-    const __m256i wm2 = _mm256_set1_epi32(static_cast<int>(b.w) - 2), hm2 = _mm256_set1_epi32(static_cast<int>(b.h) - 2);
-    const __m256i wv = _mm256_set1_epi32(Wi), lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    for (; j + 8 <= jend; j += 8) {
-      const __m256 jv = _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_set1_epi32(j), lane));
-      const __m256 x = _mm256_add_ps(rxv, _mm256_mul_ps(axv, jv)), y = _mm256_add_ps(ryv, _mm256_mul_ps(ayv, jv));
-      const __m256i xi = _mm256_min_epi32(_mm256_cvttps_epi32(x), wm2);
-      const __m256i yi = _mm256_min_epi32(_mm256_cvttps_epi32(y), hm2);
-      const __m256 tx = _mm256_sub_ps(x, _mm256_cvtepi32_ps(xi)), ty = _mm256_sub_ps(y, _mm256_cvtepi32_ps(yi));
-      const __m256i k = _mm256_add_epi32(_mm256_mullo_epi32(yi, wv), xi);
-      const __m256 p00 = _mm256_i32gather_ps(R, k, 4), p01 = _mm256_i32gather_ps(R + 1, k, 4);
-      const __m256 p10 = _mm256_i32gather_ps(R + Wi, k, 4), p11 = _mm256_i32gather_ps(R + Wi + 1, k, 4);
-      const __m256 top = _mm256_add_ps(p00, _mm256_mul_ps(tx, _mm256_sub_ps(p01, p00)));
-      const __m256 bot = _mm256_add_ps(p10, _mm256_mul_ps(tx, _mm256_sub_ps(p11, p10)));
-      _mm256_storeu_ps(o + j, _mm256_add_ps(top, _mm256_mul_ps(ty, _mm256_sub_ps(bot, top))));
-    }
-#endif
-    for (; j < jend; ++j) {
-      const float x = rx + axx * static_cast<float>(j), y = ry + ayx * static_cast<float>(j);
-      const int xi = std::min(static_cast<int>(x), static_cast<int>(b.w) - 2);
-      const int yi = std::min(static_cast<int>(y), static_cast<int>(b.h) - 2);
-      const float tx = x - static_cast<float>(xi), ty = y - static_cast<float>(yi);
-      const int k = yi * Wi + xi;
-      const float top = R[k] + tx * (R[k + 1] - R[k]);
-      const float bot = R[k + Wi] + tx * (R[k + Wi + 1] - R[k + Wi]);
-      o[j] = top + ty * (bot - top);
-    }
-  }
+  resample_bilinear(scratch.region.data(), b, t, S, out);
   apply_intensity(out, static_cast<int64_t>(S) * S, a);
   apply_filter(out, S, a, scratch.tmp);
 }
