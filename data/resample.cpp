@@ -85,7 +85,7 @@ __attribute__((target("avx2"))) void resample_bilinear_avx2(const float* R, cons
           const __m256 tx = _mm256_sub_ps(x, _mm256_cvtepi32_ps(xi)), ty = _mm256_sub_ps(y, _mm256_cvtepi32_ps(yi));
           const __m256i k = _mm256_add_epi32(_mm256_mullo_epi32(yi, wv), xi);
           // Eight consecutive taps (no rotation, scale 1): loads of the same values as the gathers.
-          const int k0 = _mm256_cvtsi256_si32(k);
+          const int k0 = _mm_cvtsi128_si32(_mm256_castsi256_si128(k));
           const __m256i run = _mm256_add_epi32(_mm256_set1_epi32(k0), lane);
           __m256 p00, p01, p10, p11;
           if (_mm256_movemask_epi8(_mm256_cmpeq_epi32(k, run)) == -1) {
