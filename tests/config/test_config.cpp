@@ -240,6 +240,12 @@ TEST(Config, EveryNumberIsFiniteAndInItsRange) {
                   "config u.toml: line 2, column 12: a backslash followed by a non-ASCII character");
   expect_contains(error_of([&] { load_text(c, "[data]\ndir = \"/a\\\xc3\xa9\"\n", "u.toml"); }),
                   "a backslash followed by a non-ASCII character");
+  // A quote inside a bad bare value opens no string (toml++ reads on outside one).
+  expect_contains(error_of([&] { load_text(c, "[train]\nlr = 0x'\xef\xbb\xbe'\n", "u.toml"); }),
+                  "config u.toml: line 2, column 9: a non-ASCII character outside a string");
+  expect_contains(error_of([&] { apply_override(c, parse_override("train.lr=0x'\xef\xbb\xbe'")); }), "non-ASCII");
+  load_text(c, "[data]\ndir = '/caf\xc3\xa9'\n[train]\nstage = \"ce\"\n", "u.toml");
+  EXPECT_EQ(c.data.dir, "/caf\xc3\xa9");
   load_text(c, "# caf\xc3\xa9\n[data]\ndir = \"/caf\xc3\xa9\" # \xc3\xa9\n", "u.toml");
   EXPECT_EQ(c.data.dir, "/caf\xc3\xa9");
   Config code;  // set by code, caught by resolve
