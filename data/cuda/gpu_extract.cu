@@ -1,5 +1,6 @@
 // GPU patch extraction (gpu_extract.h). The kernels repeat extract.cpp's operations one by one,
-// in its order and precision, and give its bits.
+// in its order and precision, and give its bits. Device memory comes from the engine's caching
+// allocator (tensors on Device::cuda), CUDA errors are the engine's (engine/cuda/check.h).
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -11,13 +12,10 @@
 #include <string>
 
 #include "data/cuda/gpu_extract.h"
+#include "engine/cuda/check.h"
 
 namespace cytocon::data {
 namespace {
-
-void cuda_check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) fail(std::string("GPU extraction: ") + what + ": " + cudaGetErrorString(e));
-}
 
 constexpr int kMaxRadius = 3;  // ⌈3σ⌉ for σ ≤ 1
 
@@ -102,7 +100,7 @@ struct GpuExtractor::Impl {
   size_t capacity, bytes = 0;
   int device = 0;  // the GPU current at construction (the rank's, dist::select_gpu)
   struct Staged {
-    void* ptr = nullptr;
+    Tensor pixels;  // [height, width] u8 or u16
     size_t bytes = 0;
     int width = 0, height = 0, bits = 8;
     IntensityMap map;  // sample → intensity (Image::intensity_map)
@@ -111,16 +109,10 @@ struct GpuExtractor::Impl {
   std::list<std::pair<int, int>> lru;             // front = most recent
   std::set<std::pair<int, int>> batch;            // staged for the batch being built: never evicted
   std::mutex mu;
-  PatchJob* d_jobs = nullptr;
+  Tensor d_jobs;  // u8, room for jobs_cap PatchJobs
   size_t jobs_cap = 0;
-  float* d_tmp = nullptr;
+  Tensor d_tmp;  // f32, tmp_cap pixels
   size_t tmp_cap = 0;
-
-  ~Impl() {
-    for (auto& [k, s] : staged) cudaFree(s.ptr);
-    cudaFree(d_jobs);
-    cudaFree(d_tmp);
-  }
 
   // Uploads level `level` of section `sec` in its native bits (band by band through the reader).
   const Staged& stage(int sec, int level) {
@@ -146,11 +138,10 @@ struct GpuExtractor::Impl {
     while (bytes + s.bytes > capacity && !lru.empty() && !batch.count(lru.back())) {
       auto old = staged.find(lru.back());
       bytes -= old->second.bytes;
-      cudaFree(old->second.ptr);
       staged.erase(old);
       lru.pop_back();
     }
-    cuda_check(cudaMalloc(&s.ptr, s.bytes), "staging a section");
+    s.pixels = Tensor::empty({L.height, L.width}, bpp == 1 ? DType::u8 : DType::u16, Device::cuda);
     const int64_t band = std::max<int64_t>(1, (int64_t(16) << 20) / std::max<int64_t>(1, L.width));
     std::vector<float> f;
     std::vector<uint8_t> raw;
@@ -169,9 +160,8 @@ struct GpuExtractor::Impl {
         if (bpp == 1) raw[k] = static_cast<uint8_t>(q);
         else reinterpret_cast<uint16_t*>(raw.data())[k] = static_cast<uint16_t>(q);
       }
-      cuda_check(cudaMemcpy(static_cast<uint8_t*>(s.ptr) + static_cast<size_t>(y0) * L.width * bpp, raw.data(),
-                            raw.size(), cudaMemcpyHostToDevice),
-                 "uploading a section");
+      CYTOCON_CUDA_CHECK(cudaMemcpy(static_cast<uint8_t*>(s.pixels.raw()) + static_cast<size_t>(y0) * L.width * bpp,
+                                    raw.data(), raw.size(), cudaMemcpyHostToDevice));
     }
     bytes += s.bytes;
     lru.push_front(key);
@@ -184,7 +174,7 @@ GpuExtractor::GpuExtractor(std::shared_ptr<const Dataset> ds, ExtractConfig cfg,
   impl_->ds = std::move(ds);
   impl_->cfg = cfg;
   impl_->capacity = device_cache_bytes;
-  cuda_check(cudaGetDevice(&impl_->device), "cudaGetDevice");
+  CYTOCON_CUDA_CHECK(cudaGetDevice(&impl_->device));
 }
 
 GpuExtractor::~GpuExtractor() = default;
@@ -196,7 +186,7 @@ Tensor GpuExtractor::extract(const std::vector<SampleRef>& refs, const std::vect
   std::lock_guard<std::mutex> lock(impl_->mu);
   // The current device is per host thread: a loader worker would otherwise stage, allocate the
   // batch and run the kernels on GPU 0 whichever GPU this rank trains on.
-  cuda_check(cudaSetDevice(impl_->device), "selecting the extractor's GPU");
+  CYTOCON_CUDA_CHECK(cudaSetDevice(impl_->device));
   const int S = impl_->cfg.patch_px;
   const size_t n = refs.size();
   Tensor x = Tensor::empty({static_cast<int64_t>(n), S, S, 1}, DType::f32, Device::cuda);
@@ -215,7 +205,7 @@ Tensor GpuExtractor::extract(const std::vector<SampleRef>& refs, const std::vect
     J.ox = t.ox, J.oy = t.oy, J.axy = t.axy, J.ayy = t.ayy;
     J.axx = static_cast<float>(t.axx), J.ayx = static_cast<float>(t.ayx);
     J.x0 = box.x0, J.y0 = box.y0, J.bw = static_cast<int>(box.w), J.bh = static_cast<int>(box.h);
-    J.pixels = s.ptr, J.width = s.width, J.height = s.height, J.bits = s.bits;
+    J.pixels = s.pixels.raw(), J.width = s.width, J.height = s.height, J.bits = s.bits;
     J.map = s.map;
     J.alpha = aug[k].alpha, J.beta = aug[k].beta, J.gamma = aug[k].gamma;
     J.filter = static_cast<int>(aug[k].filter);
@@ -228,24 +218,26 @@ Tensor GpuExtractor::extract(const std::vector<SampleRef>& refs, const std::vect
     }
   }
   if (impl_->jobs_cap < n) {
-    cudaFree(impl_->d_jobs);
-    cuda_check(cudaMalloc(&impl_->d_jobs, n * sizeof(PatchJob)), "allocating jobs");
+    impl_->d_jobs = Tensor();  // back to the cache before the larger one is taken
+    impl_->d_jobs = Tensor::empty({static_cast<int64_t>(n * sizeof(PatchJob))}, DType::u8, Device::cuda);
     impl_->jobs_cap = n;
   }
   const size_t px = n * static_cast<size_t>(S) * S;
   if (impl_->tmp_cap < px) {
-    cudaFree(impl_->d_tmp);
-    cuda_check(cudaMalloc(&impl_->d_tmp, px * sizeof(float)), "allocating filter scratch");
+    impl_->d_tmp = Tensor();
+    impl_->d_tmp = Tensor::empty({static_cast<int64_t>(px)}, DType::f32, Device::cuda);
     impl_->tmp_cap = px;
   }
-  cuda_check(cudaMemcpy(impl_->d_jobs, jobs.data(), n * sizeof(PatchJob), cudaMemcpyHostToDevice), "uploading jobs");
+  const auto* d_jobs = static_cast<const PatchJob*>(impl_->d_jobs.raw());
+  float* d_tmp = impl_->d_tmp.data<float>();
+  CYTOCON_CUDA_CHECK(cudaMemcpy(impl_->d_jobs.raw(), jobs.data(), n * sizeof(PatchJob), cudaMemcpyHostToDevice));
   const dim3 block(32, 8), grid((S + 31) / 32, (S + 7) / 8, static_cast<unsigned>(n));
   float* out = x.data<float>();
-  resample_kernel<<<grid, block>>>(impl_->d_jobs, S, impl_->cfg.background, out);
-  blur_rows_kernel<<<grid, block>>>(impl_->d_jobs, S, out, impl_->d_tmp);
-  blur_cols_kernel<<<grid, block>>>(impl_->d_jobs, S, impl_->d_tmp, out);
-  cuda_check(cudaGetLastError(), "launching extraction kernels");
-  cuda_check(cudaDeviceSynchronize(), "running extraction kernels");
+  resample_kernel<<<grid, block>>>(d_jobs, S, impl_->cfg.background, out);
+  blur_rows_kernel<<<grid, block>>>(d_jobs, S, out, d_tmp);
+  blur_cols_kernel<<<grid, block>>>(d_jobs, S, d_tmp, out);
+  CYTOCON_CUDA_LAUNCHED();
+  CYTOCON_CUDA_CHECK(cudaDeviceSynchronize());
   return x;
 }
 

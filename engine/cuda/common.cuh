@@ -8,25 +8,18 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/cuda/check.h"  // CYTOCON_CUDA_CHECK, CYTOCON_CUDA_LAUNCHED
 #include "engine/cuda/cuda.h"
 #include "engine/tensor.h"
 
 namespace cytocon::cuda {
 
-[[noreturn]] void fail_cuda(cudaError_t e, const char* what, const char* file, int line);
 [[noreturn]] void fail_cudnn(cudnnStatus_t s, const char* what, const char* file, int line);
-#define CYTOCON_CUDA_CHECK(call)                                                   \
-  do {                                                                             \
-    cudaError_t e_ = (call);                                                       \
-    if (e_ != cudaSuccess) ::cytocon::cuda::fail_cuda(e_, #call, __FILE__, __LINE__); \
-  } while (0)
 #define CYTOCON_CUDNN_CHECK(call)                                                      \
   do {                                                                                 \
     cudnnStatus_t s_ = (call);                                                         \
     if (s_ != CUDNN_STATUS_SUCCESS) ::cytocon::cuda::fail_cudnn(s_, #call, __FILE__, __LINE__); \
   } while (0)
-// After a kernel launch: reports bad launch configurations at once (not execution errors).
-#define CYTOCON_CUDA_LAUNCHED() CYTOCON_CUDA_CHECK(cudaGetLastError())
 
 cudaStream_t stream();        // the process stream (created on first use)
 cudnnHandle_t cudnn_handle();  // bound to stream()

@@ -19,7 +19,7 @@
 #include <mutex>
 #include <vector>
 
-#include "engine/cuda/emulator/cuda_emu.h"
+#include "emulator/cuda_emu.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>

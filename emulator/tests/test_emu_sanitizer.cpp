@@ -12,7 +12,7 @@
 #include "engine/backend.h"
 #include "engine/tensor.h"
 // After the project's headers: it defines threadIdx & co. as macros.
-#include "engine/cuda/emulator/cuda_emu.h"
+#include "emulator/cuda_emu.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// The emulated cuDNN (engine/cuda/emulator/cudnn.cpp) against the engine's CPU convolution in double
+// The emulated cuDNN (emulator/cudnn.cpp) against the engine's CPU convolution in double
 // (engine/cpu/conv2d.h): forward, backward data and backward filter on odd shapes (Cin 1 and
 // several, strides 1/2/4, kernels 3 and 5), alpha/beta, bf16 data, the same bits whatever the
 // batch split or thread count, the algorithm queries as engine/cuda/conv.cu reads them, and the
