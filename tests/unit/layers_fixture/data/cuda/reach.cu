@@ -1,0 +1,2 @@
+// Fixture: the data layer reaching into the emulator.
+#include "emulator/cuda_emu.h"

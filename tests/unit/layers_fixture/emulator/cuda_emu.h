@@ -1,0 +1,3 @@
+// Fixture: the emulator including the project.
+#pragma once
+#include "engine/low.h"

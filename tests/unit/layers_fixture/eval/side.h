@@ -1,0 +1,2 @@
+// Fixture: allowed (eval/ includes nothing).
+#pragma once

@@ -1,0 +1,2 @@
+// Fixture: a header next to its includer.
+#pragma once

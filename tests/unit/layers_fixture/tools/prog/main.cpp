@@ -1,0 +1,3 @@
+// Fixture: allowed (a program including everything below it).
+#include "train/high.h"
+#include "eval/side.h"
