@@ -246,6 +246,15 @@ TEST(Config, EveryNumberIsFiniteAndInItsRange) {
   expect_contains(error_of([&] { apply_override(c, parse_override("train.lr=0x'\xef\xbb\xbe'")); }), "non-ASCII");
   load_text(c, "[data]\ndir = '/caf\xc3\xa9'\n[train]\nstage = \"ce\"\n", "u.toml");
   EXPECT_EQ(c.data.dir, "/caf\xc3\xa9");
+  // toml++ never sees a code point of [U+00A0, U+FEFF] (config.cpp, shield): strings keep them.
+  load_text(c, "[data]\ndir = \"/a\xef\xbb\xbe\xc2\xa0\xe3\x80\x80\"\n", "u.toml");
+  EXPECT_EQ(c.data.dir, "/a\xef\xbb\xbe\xc2\xa0\xe3\x80\x80");
+  apply_override(c, parse_override("data.dir=/b\xef\xbb\xb7"));
+  EXPECT_EQ(c.data.dir, "/b\xef\xbb\xb7");
+  expect_contains(error_of([&] { load_text(c, "[data]\ndir = \"/\xf3\xb0\x80\x80\"\n", "u.toml"); }),
+                  "private use plane 15");
+  expect_contains(error_of([&] { apply_override(c, parse_override("train.lr=0\x03.3=\"C\xef\xbb\xb7\"")); }),
+                  "train.lr must be");
   load_text(c, "# caf\xc3\xa9\n[data]\ndir = \"/caf\xc3\xa9\" # \xc3\xa9\n", "u.toml");
   EXPECT_EQ(c.data.dir, "/caf\xc3\xa9");
   Config code;  // set by code, caught by resolve
