@@ -1,5 +1,7 @@
 // One dispatch point per op (as dlib's tensor_tools): the autograd layer (engine/ops.h) calls
-// backend(device).<kernel>(...). engine/cpu/ implements the reference; engine/cuda/ the GPU.
+// backend(device).<kernel>(...). engine/cpu/ implements the reference; engine/cuda/ the GPU; both
+// through one forwarding table (engine/backend_table.inc) that checks the arguments
+// (engine/op_checks.h) and calls the kernel of the same name (engine/kernels.inc).
 // Kernels take and return whole tensors; element type f32 everywhere, f64 too on the CPU
 // (gradient checks), bf16 activations on the GPU in precision bf16 (conv, BatchNorm, max-pool). Layouts: activations NHWC, conv weights OHWI [Cout,k,k,Cin], linear [out,in].
 //
@@ -20,7 +22,7 @@ class Backend {
   virtual Tensor add(const Tensor& a, const Tensor& b) = 0;     // a + b
   virtual Tensor scale(const Tensor& a, double s) = 0;          // s * a
   // x in another storage type (the GPU's float32 <-> bfloat16 activations; any pair on the CPU).
-  virtual Tensor convert(const Tensor& x, DType dt) = 0;
+  virtual Tensor cast(const Tensor& x, DType dt) = 0;
 
   // ---- conv2d, valid, no bias: y[n,i,j,o] = Σ_{p,q,c} x[n, s·i+p, s·j+q, c] · w[o,p,q,c] ----
   virtual Tensor conv2d_forward(const Tensor& x, const Tensor& w, int stride) = 0;
@@ -62,9 +64,9 @@ class Backend {
   virtual Tensor relu_backward(const Tensor& dy, const Tensor& y) = 0;  // dy·[y>0]
 
   // ---- max-pool 2×2, stride 2, floor: NHWC ----
-  virtual Tensor max_pool_forward(const Tensor& x) = 0;
+  virtual Tensor max_pool2d_forward(const Tensor& x) = 0;
   // Gradient to the first maximum in row-major window order (p,q) = (0,0),(0,1),(1,0),(1,1).
-  virtual Tensor max_pool_backward(const Tensor& dy, const Tensor& x) = 0;
+  virtual Tensor max_pool2d_backward(const Tensor& dy, const Tensor& x) = 0;
 
   // ---- linear: y = x·wᵀ (+ b); x [N,in], w [out,in], b [out] or undefined ----
   virtual Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) = 0;
@@ -79,8 +81,8 @@ class Backend {
 
   // ---- supervised contrastive loss (DESIGN.md eqs. 1–2) on the full global batch ----
   // z [N,D] normalised rows, labels int32 [N]. Returns the loss (shape [1]) and dL/dz.
-  virtual Tensor supcon_forward(const Tensor& z, const Tensor& labels, double tau) = 0;
-  virtual Tensor supcon_backward(const Tensor& z, const Tensor& labels, double tau, double dloss) = 0;
+  virtual Tensor supcon_loss_forward(const Tensor& z, const Tensor& labels, double tau) = 0;
+  virtual Tensor supcon_loss_backward(const Tensor& z, const Tensor& labels, double tau, double dloss) = 0;
 
   // ---- softmax cross-entropy, mean over the GLOBAL batch (sh.global_n) ----
   virtual Tensor cross_entropy_forward(const Tensor& logits, const Tensor& labels, const Shards& sh) = 0;

@@ -1,6 +1,7 @@
 // The ops of the method, with autograd. Each records its backward on the current Tape
 // (engine/tape.h) and dispatches to backend(device) (engine/backend.h). One file per op in
-// engine/ops/.
+// engine/ops/, named as the op's kernels in engine/cpu/ and engine/cuda/ (add, scale and cast:
+// elementwise; flatten has no kernel).
 #pragma once
 #include "engine/backend.h"
 #include "engine/shards.h"

@@ -13,6 +13,8 @@
 
 #include "engine/cpu/conv2d_avx2.h"
 #include "engine/cpu/conv2d_portable.h"
+#include "engine/cpu/dispatch.h"
+#include "engine/cpu/kernels.h"
 #include "engine/tensor.h"
 
 namespace cytocon::cpu {
@@ -162,5 +164,51 @@ template void conv2d_backward_data<float>(const ConvGeom&, const float*, const f
 template void conv2d_backward_data<double>(const ConvGeom&, const double*, const double*, double*);
 template void conv2d_backward_weight<float>(const ConvGeom&, const float*, const float*, int, float*);
 template void conv2d_backward_weight<double>(const ConvGeom&, const double*, const double*, int, double*);
+
+namespace {
+// x NHWC [N,H,W,Cin], w OHWI [Cout,k,k,Cin] (checked by engine/op_checks.h).
+ConvGeom geom(const Shape& x, const Shape& w, int stride) { return {x[0], x[1], x[2], x[3], w[0], w[1], stride}; }
+}  // namespace
+
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, int stride) {
+  same_dtype(x, w, "conv2d", "w");
+  const ConvGeom g = geom(x.shape(), w.shape(), stride);
+  Tensor y = Tensor::empty({g.n, g.oh(), g.ow(), g.cout}, x.dtype());
+  dispatch(x.dtype(), "conv2d", [&](auto t) {
+    using T = decltype(t);
+    conv2d_forward<T>(g, x.data<T>(), w.data<T>(), y.data<T>());
+  });
+  return y;
+}
+
+Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, int stride) {
+  same_dtype(dy, w, "conv2d backward", "w");
+  const ConvGeom g = geom(x_shape, w.shape(), stride);
+  Tensor dx = Tensor::empty(x_shape, dy.dtype());
+  dispatch(dy.dtype(), "conv2d backward", [&](auto t) {
+    using T = decltype(t);
+    conv2d_backward_data<T>(g, dy.data<T>(), w.data<T>(), dx.data<T>());
+  });
+  return dx;
+}
+
+Tensor conv2d_backward_weight(const Tensor& x, const Tensor& dy, const Shape& w_shape, int stride, const Shards& sh) {
+  same_dtype(x, dy, "conv2d weight gradient", "dy");
+  const ConvGeom g = geom(x.shape(), w_shape, stride);
+  sh.shard_size(g.n);  // checks the local batch splits into the local shards
+  const int64_t len = shape_numel(w_shape);
+  Tensor dw = Tensor::empty(w_shape, x.dtype());
+  dispatch(x.dtype(), "conv2d weight gradient", [&](auto t) {
+    using T = decltype(t);
+    // One partial per local shard (up to ~10 MB): a Tensor, so the caching allocator reuses
+    // the block from step to step instead of faulting in fresh pages on every call.
+    Tensor partials = Tensor::zeros({sh.count, len}, x.dtype());
+    T* p = partials.data<T>();
+    conv2d_backward_weight<T>(g, x.data<T>(), dy.data<T>(), sh.count, p);
+    sum_shards(sh, p, len);
+    std::copy(p, p + len, dw.data<T>());
+  });
+  return dw;
+}
 
 }  // namespace cytocon::cpu

@@ -1,9 +1,12 @@
-#include "engine/cpu/cross_entropy.h"
-
+// Softmax cross-entropy of logits [n,c] against int32 labels [n]:
+//   ℓ_s = log Σ_j exp(l_sj) − l_s,y_s  (row max subtracted),  L = (1/N_global) Σ_s ℓ_s
+// dL/dl_s = (softmax(l_s) − onehot(y_s)) / N_global.
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "engine/cpu/dispatch.h"
+#include "engine/cpu/kernels.h"
 #include "engine/tensor.h"
 
 namespace cytocon::cpu {
@@ -20,13 +23,7 @@ void row_lse(int64_t c, const T* l, T& m, T& log_den) {
 }
 }  // namespace
 
-void check_class_labels(int64_t n, int64_t c, const int32_t* labels, const char* what) {
-  for (int64_t s = 0; s < n; ++s)
-    if (labels[s] < 0 || labels[s] >= c)
-      fail(std::string(what) + ": label " + std::to_string(labels[s]) + " of sample " + std::to_string(s) +
-           " is outside the " + std::to_string(c) + " classes [0, " + std::to_string(c) + ")");
-}
-
+// partials[t] = Σ ℓ_s over micro-shard t (samples [t·n/shards, (t+1)·n/shards), in order).
 template <class T>
 void cross_entropy_partials(int64_t n, int64_t c, const T* logits, const int32_t* labels, int shards, T* partials) {
   std::vector<T> ls(static_cast<size_t>(n));
@@ -45,6 +42,7 @@ void cross_entropy_partials(int64_t n, int64_t c, const T* logits, const int32_t
   }
 }
 
+// dlogits = scale · (softmax − onehot), scale = dloss / N_global.
 template <class T>
 void cross_entropy_backward(int64_t n, int64_t c, const T* logits, const int32_t* labels, T scale, T* dlogits) {
 #pragma omp parallel for schedule(static) if (n * c >= (1 << 15))
@@ -60,9 +58,29 @@ void cross_entropy_backward(int64_t n, int64_t c, const T* logits, const int32_t
   }
 }
 
-template void cross_entropy_partials<float>(int64_t, int64_t, const float*, const int32_t*, int, float*);
-template void cross_entropy_partials<double>(int64_t, int64_t, const double*, const int32_t*, int, double*);
-template void cross_entropy_backward<float>(int64_t, int64_t, const float*, const int32_t*, float, float*);
-template void cross_entropy_backward<double>(int64_t, int64_t, const double*, const int32_t*, double, double*);
+Tensor cross_entropy_forward(const Tensor& logits, const Tensor& labels, const Shards& sh) {
+  const int64_t n = logits.dim(0), c = logits.dim(1);
+  sh.shard_size(n);
+  Tensor loss = Tensor::empty({1}, logits.dtype());
+  dispatch(logits.dtype(), "cross_entropy", [&](auto t) {
+    using T = decltype(t);
+    std::vector<T> partials(static_cast<size_t>(sh.count));
+    cross_entropy_partials<T>(n, c, logits.data<T>(), labels.data<int32_t>(), sh.count, partials.data());
+    sum_shards(sh, partials.data(), 1);
+    loss.data<T>()[0] = partials[0] / static_cast<T>(sh.global_n(n));
+  });
+  return loss;
+}
+
+Tensor cross_entropy_backward(const Tensor& logits, const Tensor& labels, const Shards& sh, double dloss) {
+  const int64_t n = logits.dim(0), c = logits.dim(1);
+  Tensor d = Tensor::empty(logits.shape(), logits.dtype());
+  dispatch(logits.dtype(), "cross_entropy backward", [&](auto t) {
+    using T = decltype(t);
+    const T scale = static_cast<T>(dloss) / static_cast<T>(sh.global_n(n));
+    cross_entropy_backward<T>(n, c, logits.data<T>(), labels.data<int32_t>(), scale, d.data<T>());
+  });
+  return d;
+}
 
 }  // namespace cytocon::cpu

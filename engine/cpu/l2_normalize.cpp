@@ -1,6 +1,9 @@
-#include "engine/cpu/l2_normalize.h"
-
+// Row-wise l2 normalisation of x [n,d]: z = x / r with r = max(‖x‖₂, eps).
+// Backward (docs/math.md eq. L2-2): dx = (dz − z·(z·dz)) / r where ‖x‖ > eps, else dz / eps.
 #include <cmath>
+
+#include "engine/cpu/dispatch.h"
+#include "engine/cpu/kernels.h"
 
 namespace cytocon::cpu {
 
@@ -42,10 +45,23 @@ void l2_normalize_backward(int64_t n, int64_t d, const T* dz, const T* x, const 
   }
 }
 
-template void l2_normalize_forward<float>(int64_t, int64_t, const float*, float, float*);
-template void l2_normalize_forward<double>(int64_t, int64_t, const double*, double, double*);
-template void l2_normalize_backward<float>(int64_t, int64_t, const float*, const float*, const float*, float, float*);
-template void l2_normalize_backward<double>(int64_t, int64_t, const double*, const double*, const double*, double,
-                                            double*);
+Tensor l2_normalize_forward(const Tensor& x, double eps) {
+  Tensor z = Tensor::empty(x.shape(), x.dtype());
+  dispatch(x.dtype(), "l2_normalize", [&](auto t) {
+    using T = decltype(t);
+    l2_normalize_forward<T>(x.dim(0), x.dim(1), x.data<T>(), static_cast<T>(eps), z.data<T>());
+  });
+  return z;
+}
+
+Tensor l2_normalize_backward(const Tensor& dz, const Tensor& x, const Tensor& z, double eps) {
+  Tensor dx = Tensor::empty(x.shape(), x.dtype());
+  dispatch(x.dtype(), "l2_normalize backward", [&](auto t) {
+    using T = decltype(t);
+    l2_normalize_backward<T>(x.dim(0), x.dim(1), dz.data<T>(), x.data<T>(), z.data<T>(), static_cast<T>(eps),
+                             dx.data<T>());
+  });
+  return dx;
+}
 
 }  // namespace cytocon::cpu

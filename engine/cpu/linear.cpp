@@ -1,8 +1,18 @@
-#include "engine/cpu/linear.h"
-
+// Linear layer kernels: x [n,in], w [out,in] (PyTorch layout), b [out].
+//   y[s,o] = Σ_i x[s,i]·w[o,i] (+ b[o])            (sum over i in index order, then the bias)
+//   dx[s,i] = Σ_o dy[s,o]·w[o,i]                    (sum over o in index order)
+//   dw[o,i] = Σ_s dy[s,o]·x[s,i], db[o] = Σ_s dy[s,o]  per micro-shard, samples in order
 #include <algorithm>
+#include <vector>
+
+#include "engine/cpu/dispatch.h"
+#include "engine/cpu/kernels.h"
 
 namespace cytocon::cpu {
+
+struct LinearGeom {
+  int64_t n, in, out;
+};
 
 template <class T>
 void linear_forward(const LinearGeom& g, const T* x, const T* w, const T* b, T* y) {
@@ -31,6 +41,8 @@ void linear_backward_data(const LinearGeom& g, const T* dy, const T* w, T* dx) {
   }
 }
 
+// One partial per micro-shard, partials[t] = [dw (out·in) | db (out, only when with_bias)], so that a
+// single sum_shards combines both: partials is [shards][out·in + (with_bias ? out : 0)].
 template <class T>
 void linear_backward_weight(const LinearGeom& g, const T* x, const T* dy, int shards, bool with_bias, T* partials) {
   const int64_t per = g.n / shards, len = g.out * g.in + (with_bias ? g.out : 0);
@@ -50,12 +62,41 @@ void linear_backward_weight(const LinearGeom& g, const T* x, const T* dy, int sh
     }
 }
 
-#define CYTOCON_INSTANTIATE(T)                                                                      \
-  template void linear_forward<T>(const LinearGeom&, const T*, const T*, const T*, T*);             \
-  template void linear_backward_data<T>(const LinearGeom&, const T*, const T*, T*);                 \
-  template void linear_backward_weight<T>(const LinearGeom&, const T*, const T*, int, bool, T*);
-CYTOCON_INSTANTIATE(float)
-CYTOCON_INSTANTIATE(double)
-#undef CYTOCON_INSTANTIATE
+Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
+  const LinearGeom g{x.dim(0), x.dim(1), w.dim(0)};
+  Tensor y = Tensor::empty({g.n, g.out}, x.dtype());
+  dispatch(x.dtype(), "linear", [&](auto t) {
+    using T = decltype(t);
+    linear_forward<T>(g, x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr, y.data<T>());
+  });
+  return y;
+}
+
+Tensor linear_backward_data(const Tensor& dy, const Tensor& w) {
+  const LinearGeom g{dy.dim(0), w.dim(1), w.dim(0)};
+  Tensor dx = Tensor::empty({g.n, g.in}, dy.dtype());
+  dispatch(dy.dtype(), "linear backward", [&](auto t) {
+    using T = decltype(t);
+    linear_backward_data<T>(g, dy.data<T>(), w.data<T>(), dx.data<T>());
+  });
+  return dx;
+}
+
+void linear_backward_weight(const Tensor& x, const Tensor& dy, bool with_bias, const Shards& sh, Tensor& dw,
+                            Tensor& db) {
+  const LinearGeom g{x.dim(0), x.dim(1), dy.dim(1)};
+  sh.shard_size(g.n);
+  dw = Tensor::empty({g.out, g.in}, x.dtype());
+  db = with_bias ? Tensor::empty({g.out}, x.dtype()) : Tensor();
+  dispatch(x.dtype(), "linear weight gradient", [&](auto t) {
+    using T = decltype(t);
+    const int64_t len = g.out * g.in + (with_bias ? g.out : 0);
+    std::vector<T> part(static_cast<size_t>(sh.count * len));
+    linear_backward_weight<T>(g, x.data<T>(), dy.data<T>(), sh.count, with_bias, part.data());
+    sum_shards(sh, part.data(), len);
+    std::copy(part.begin(), part.begin() + g.out * g.in, dw.data<T>());
+    if (with_bias) std::copy(part.begin() + g.out * g.in, part.begin() + len, db.data<T>());
+  });
+}
 
 }  // namespace cytocon::cpu

@@ -1,8 +1,20 @@
-#include "engine/cpu/optim_step.h"
-
+// Optimiser element loops over one parameter tensor of n values (engine/backend.h, DESIGN.md).
+// LARS (SimCLR's classic momentum), adapt = true:
+//   g' = g + wd·w;  trust = η‖w‖/‖g'‖ if both norms > 0 else 1;  v = m·v + (lr·trust)·g';  w = w − v
+// adapt = false (BN γ/β, biases): v = m·v + lr·g;  w = w − v.
+// The norms are accumulated in double, in index order (fixed, thread-independent).
+// SGD with momentum (PyTorch's convention): v = m·v + (g + wd·w);  w = w − lr·v.
 #include <cmath>
 
+#include "engine/cpu/dispatch.h"
+#include "engine/cpu/kernels.h"
+
 namespace cytocon::cpu {
+
+struct LarsParams {
+  double lr, momentum, weight_decay, eta;
+  bool adapt;
+};
 
 template <class T>
 void lars_step(int64_t n, T* w, const T* g, T* v, const LarsParams& a) {
@@ -42,9 +54,19 @@ void sgd_step(int64_t n, T* w, const T* g, T* v, double lr, double momentum, dou
   }
 }
 
-template void lars_step<float>(int64_t, float*, const float*, float*, const LarsParams&);
-template void lars_step<double>(int64_t, double*, const double*, double*, const LarsParams&);
-template void sgd_step<float>(int64_t, float*, const float*, float*, double, double, double);
-template void sgd_step<double>(int64_t, double*, const double*, double*, double, double, double);
+void lars_step(Tensor& w, const Tensor& g, Tensor& v, const Backend::LarsArgs& a) {
+  dispatch(w.dtype(), "lars_step", [&](auto t) {
+    using T = decltype(t);
+    lars_step<T>(w.numel(), w.data<T>(), g.data<T>(), v.data<T>(),
+                 LarsParams{a.lr, a.momentum, a.weight_decay, a.eta, a.adapt});
+  });
+}
+
+void sgd_step(Tensor& w, const Tensor& g, Tensor& v, double lr, double momentum, double weight_decay) {
+  dispatch(w.dtype(), "sgd_step", [&](auto t) {
+    using T = decltype(t);
+    sgd_step<T>(w.numel(), w.data<T>(), g.data<T>(), v.data<T>(), lr, momentum, weight_decay);
+  });
+}
 
 }  // namespace cytocon::cpu

@@ -1,5 +1,6 @@
-#include "engine/cpu/relu.h"
-
+// ReLU: y = max(x, 0); backward dx = dy·[y > 0].
+#include "engine/cpu/dispatch.h"
+#include "engine/cpu/kernels.h"
 #include "engine/cpu/parallel.h"
 
 namespace cytocon::cpu {
@@ -17,9 +18,22 @@ void relu_backward(int64_t n, const T* dy, const T* y, T* dx) {
   for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
 }
 
-template void relu_forward<float>(int64_t, const float*, float*);
-template void relu_forward<double>(int64_t, const double*, double*);
-template void relu_backward<float>(int64_t, const float*, const float*, float*);
-template void relu_backward<double>(int64_t, const double*, const double*, double*);
+Tensor relu_forward(const Tensor& x) {
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  dispatch(x.dtype(), "relu", [&](auto t) {
+    using T = decltype(t);
+    relu_forward<T>(x.numel(), x.data<T>(), y.data<T>());
+  });
+  return y;
+}
+
+Tensor relu_backward(const Tensor& dy, const Tensor& y) {
+  Tensor dx = Tensor::empty(y.shape(), y.dtype());
+  dispatch(y.dtype(), "relu backward", [&](auto t) {
+    using T = decltype(t);
+    relu_backward<T>(y.numel(), dy.data<T>(), y.data<T>(), dx.data<T>());
+  });
+  return dx;
+}
 
 }  // namespace cytocon::cpu

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/cpu/dispatch.h"
+#include "engine/cpu/kernels.h"
 #include "engine/tensor.h"
 
 namespace cytocon::cpu {
@@ -28,5 +30,14 @@ void topk(int64_t n, int64_t c, const T* scores, int64_t k, int32_t* out) {
 
 template void topk<float>(int64_t, int64_t, const float*, int64_t, int32_t*);
 template void topk<double>(int64_t, int64_t, const double*, int64_t, int32_t*);
+
+Tensor topk(const Tensor& scores, int k) {
+  Tensor out = Tensor::empty({scores.dim(0), k}, DType::i32);
+  dispatch(scores.dtype(), "topk", [&](auto t) {
+    using T = decltype(t);
+    topk<T>(scores.dim(0), scores.dim(1), scores.data<T>(), k, out.data<int32_t>());
+  });
+  return out;
+}
 
 }  // namespace cytocon::cpu

@@ -6,11 +6,12 @@
 // Backward sums Σdy and Σdy·(x−μ) go per micro-shard through the same tree.
 // The per-channel arithmetic (Chan merge, invstd, a = γ·invstd, ...) and the elementwise passes
 // (y = (x−μ)·a + β, dx = a·dy + b·(x−μ) + k) are the CPU reference's (engine/shards.cpp,
-// engine/cpu/backend.cpp, engine/cpu/batch_norm.cpp) operation for operation, with explicitly
+// engine/cpu/batch_norm.cpp) operation for operation, with explicitly
 // rounded intrinsics (__fadd_rn ...) so that no multiply-add is fused: the host's bits.
 // BatchNorm + ReLU (docs/math.md "BatchNorm + ReLU") is the same code with max(0, ·) in the output
 // pass and dz = dy·[y > 0] read on the fly in the backward sums and the dx pass (relu_kernel's
-// and relu_backward_kernel's expressions, elementwise.cu): the BN output is never stored.
+// and relu_backward_kernel's expressions, relu.cu): the BN output is never stored.
+// Also the running statistics' update (eq. BN-2).
 // Storage: x, y, dy, dx are float32 or, in precision bf16, bfloat16 (T); every sum, statistic and
 // coefficient is float32, and y, dx are the float results rounded to T (docs/cuda.md "bf16").
 #include "engine/cuda/common.cuh"
@@ -103,7 +104,7 @@ void merge_moments_device(const Shards& sh, Mom* items, int64_t channels) {
   CYTOCON_CUDA_CHECK(cudaMemcpyAsync(items, roots.get(), bytes, cudaMemcpyDeviceToDevice, stream()));
 }
 
-// Per channel (engine/cpu/backend.cpp): var = M2/n; invstd = 1/√(var+ε); unbiased = M2/(n−1);
+// Per channel (engine/cpu/batch_norm.cpp): var = M2/n; invstd = 1/√(var+ε); unbiased = M2/(n−1);
 // a = γ·invstd.
 __global__ void forward_coefficients(const Mom* m, const float* gamma, float eps, float* mean, float* invstd,
                                      float* var_unbiased, float* a, int channels) {
@@ -197,6 +198,11 @@ __global__ void backward_kernel(const T* dy, const T* y, const T* x, const float
   }
 }
 
+// r = (1−m)·r + m·b, rounded as the CPU's (no fused multiply-add): bit-identical
+__global__ void running_kernel(float* r, const float* b, float keep, float m, int64_t n) {
+  CYTOCON_GRID_LOOP(i, n) r[i] = __fadd_rn(__fmul_rn(keep, r[i]), __fmul_rn(m, b[i]));
+}
+
 struct Layout {
   int64_t n, c, rows_per_sample;
 };
@@ -205,10 +211,6 @@ Layout layout_of(const Tensor& x, const char* op) {
         std::string("cuda ") + op + ": x must be [N,C] or NHWC [N,H,W,C], got " + shape_str(x.shape()));
   const int64_t n = x.dim(0), c = x.dim(-1);
   return {n, c, n && c ? x.numel() / (n * c) : 0};
-}
-void check_channels(const Tensor& t, int64_t c, const char* op, const char* name) {
-  check_f32(t, op, name);
-  check_shape(t, {c}, (std::string("cuda ") + op + ": " + name).c_str());
 }
 template <class T>
 void apply_affine(const Tensor& x, const float* mu, const float* a, const float* beta, bool relu, Tensor& y,
@@ -230,8 +232,8 @@ void forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, dou
                    Tensor& y, Tensor& mean, Tensor& invstd, Tensor& var_unbiased) {
   const char* op = relu ? "batch_norm_relu_forward_train" : "batch_norm_forward_train";
   const Layout L = layout_of(x, op);
-  check_channels(gamma, L.c, op, "gamma");
-  check_channels(beta, L.c, op, "beta");
+  check_f32(gamma, op, "gamma");
+  check_f32(beta, op, "beta");
   const int parts = sh.count;
   const int64_t rows = sh.shard_size(L.n) * L.rows_per_sample, C = L.c;
   const int64_t count = rows * sh.total;  // values per channel in the global batch
@@ -264,10 +266,10 @@ Tensor forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta, c
                      const Tensor& running_var, double eps, bool relu) {
   const char* op = relu ? "batch_norm_relu_forward_infer" : "batch_norm_forward_infer";
   const Layout L = layout_of(x, op);
-  check_channels(gamma, L.c, op, "gamma");
-  check_channels(beta, L.c, op, "beta");
-  check_channels(running_mean, L.c, op, "running_mean");
-  check_channels(running_var, L.c, op, "running_var");
+  check_f32(gamma, op, "gamma");
+  check_f32(beta, op, "beta");
+  check_f32(running_mean, op, "running_mean");
+  check_f32(running_var, op, "running_var");
   const int64_t C = L.c;
   Scratch a(sizeof(float) * C);
   infer_coefficients<<<blocks_for(C), kThreads, 0, stream()>>>(fp(gamma), fp(running_var), float(eps), a.as<float>(),
@@ -285,20 +287,12 @@ void backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& 
   const bool relu = y.defined();
   const char* op = relu ? "batch_norm_relu_backward" : "batch_norm_backward";
   check_act(dy, op, "dy");
-  check_same_dtype(dy, x, op, "dy");
-  check(dy.shape() == x.shape(), std::string("cuda ") + op + ": dy " + shape_str(dy.shape()) + " vs x " +
-                                     shape_str(x.shape()));
-  if (relu) {
-    check_act(y, op, "y");
-    check_same_dtype(y, x, op, "y");
-    check(y.shape() == x.shape(), std::string("cuda ") + op + ": y " + shape_str(y.shape()) + " vs x " +
-                                      shape_str(x.shape()));
-  }
+  if (relu) check_act(y, op, "y");
   const T* mask = relu ? tp<T>(y) : nullptr;
   const Layout L = layout_of(x, op);
-  check_channels(gamma, L.c, op, "gamma");
-  check_channels(mean, L.c, op, "mean");
-  check_channels(invstd, L.c, op, "invstd");
+  check_f32(gamma, op, "gamma");
+  check_f32(mean, op, "mean");
+  check_f32(invstd, op, "invstd");
   const int parts = sh.count;
   const int64_t rows = sh.shard_size(L.n) * L.rows_per_sample, C = L.c;
   Scratch sums(sizeof(float) * parts * 2 * C), abk(sizeof(float) * 3 * C);
@@ -357,9 +351,19 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
 void batch_norm_relu_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& gamma,
                               const Tensor& mean, const Tensor& invstd, const Shards& sh, Tensor& dx, Tensor& dgamma,
                               Tensor& dbeta) {
-  check(y.defined(), "cuda batch_norm_relu_backward: y (the forward output) is undefined");
   by_storage(x, "batch_norm_relu_backward", "x",
              [&](auto t) { backward<decltype(t)>(dy, y, x, gamma, mean, invstd, sh, dx, dgamma, dbeta); });
+}
+
+void update_running(Tensor& running, const Tensor& batch, double momentum) {
+  check_f32(running, "update_running", "running");
+  check_f32(batch, "update_running", "batch");
+  const int64_t n = running.numel();
+  if (n)
+    running_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(fp(running), fp(batch),
+                                                             1.f - static_cast<float>(momentum),  // as the CPU
+                                                             static_cast<float>(momentum), n);
+  CYTOCON_CUDA_LAUNCHED();
 }
 
 }  // namespace cytocon::cuda

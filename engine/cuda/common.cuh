@@ -1,5 +1,6 @@
 // Shared plumbing of the CUDA kernels: error checks, the process stream and cuDNN handle,
-// scratch buffers from the caching allocator, launch geometry, and argument checks.
+// scratch buffers from the caching allocator, launch geometry, and the element-type checks (the
+// other argument checks are the backends' shared ones, engine/op_checks.h).
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -51,9 +52,8 @@ inline unsigned blocks_for(int64_t n, int threads = kThreads) {
   return static_cast<unsigned>(b < 1 ? 1 : (b > 1048576 ? 1048576 : b));  // kernels grid-stride
 }
 
-// Checks an argument is a float32 tensor on the GPU (the CUDA backend has no float64 kernels).
+// Checks an argument is float32 (the CUDA backend has no float64 kernels).
 void check_f32(const Tensor& t, const char* op, const char* name);
-void check_i32(const Tensor& t, const char* op, const char* name);
 Tensor empty_f32(const Shape& s);
 Tensor zeros_f32(const Shape& s);
 // Activation storage (docs/cuda.md "bf16"): float32, or bfloat16 in precision bf16. Kernels
@@ -66,9 +66,8 @@ template <class T> __host__ __device__ inline T st(float v);
 template <> __host__ __device__ inline float st<float>(float v) { return v; }
 template <> __host__ __device__ inline bf16 st<bf16>(float v) { return __float2bfloat16(v); }
 DType activation_dtype();  // bf16 in precision bf16, else f32
-// Checks t is a float32 or bfloat16 tensor on the GPU; bfloat16 only in precision bf16.
+// Checks t is float32 or bfloat16; bfloat16 only in precision bf16.
 void check_act(const Tensor& t, const char* op, const char* name);
-void check_same_dtype(const Tensor& t, const Tensor& ref, const char* op, const char* name);
 // Calls f(float{}) or f(bf16{}) by t's storage type (after check_act).
 template <class F>
 decltype(auto) by_storage(const Tensor& t, const char* op, const char* name, F&& f) {

@@ -100,11 +100,9 @@ void to_device(void* dst, const void* src, size_t bytes) {
 }
 
 namespace {
-// t is defined, on the GPU, and of an accepted dtype (`expected` says which, for the message).
+// t is of an accepted dtype (`expected` says which, for the message); that it is defined and on
+// the GPU is checked before, by engine/op_checks.h.
 void check_on_gpu(const Tensor& t, const char* op, const char* name, bool dtype_ok, const std::string& expected) {
-  check(t.defined(), std::string("cuda ") + op + ": " + name + " is undefined");
-  check(t.device() == Device::cuda,
-        std::string("cuda ") + op + ": " + name + " is on the " + device_name(t.device()) + ", expected cuda");
   check(dtype_ok, std::string("cuda ") + op + ": " + name + " is " + dtype_name(t.dtype()) + ", expected " + expected);
 }
 }  // namespace
@@ -112,18 +110,11 @@ void check_on_gpu(const Tensor& t, const char* op, const char* name, bool dtype_
 void check_f32(const Tensor& t, const char* op, const char* name) {
   check_on_gpu(t, op, name, t.dtype() == DType::f32, "float32 (the CUDA backend computes in float32)");
 }
-void check_i32(const Tensor& t, const char* op, const char* name) {
-  check_on_gpu(t, op, name, t.dtype() == DType::i32, "int32");
-}
 DType activation_dtype() { return cuda_mode().precision == Precision::bf16 ? DType::bf16 : DType::f32; }
 void check_act(const Tensor& t, const char* op, const char* name) {
   check_on_gpu(t, op, name, t.dtype() == DType::f32 || (t.dtype() == DType::bf16 && activation_dtype() == DType::bf16),
                std::string("float32 (or bfloat16 activations in precision bf16, which is ") +
                    precision_name(cuda_mode().precision) + " now)");
-}
-void check_same_dtype(const Tensor& t, const Tensor& ref, const char* op, const char* name) {
-  check(t.dtype() == ref.dtype(), std::string("cuda ") + op + ": " + name + " is " + dtype_name(t.dtype()) +
-                                      ", expected " + dtype_name(ref.dtype()) + " like the activation");
 }
 Tensor empty_f32(const Shape& s) { return Tensor::empty(s, DType::f32, Device::cuda); }
 Tensor zeros_f32(const Shape& s) { return Tensor::zeros(s, DType::f32, Device::cuda); }

@@ -5,10 +5,10 @@
 namespace cytocon::ops {
 
 Tensor max_pool2d(const Tensor& x) {
-  Tensor y = backend_of(x).max_pool_forward(x);
+  Tensor y = backend_of(x).max_pool2d_forward(x);
   if (Tape::recording({&x})) {
     Tape::current()->record({y}, [x = x, gx = x.grad_ref(), gy = y.grad_ref()]() mutable {
-      gx.accumulate(backend_of(x).max_pool_backward(gy.grad(), x));
+      gx.accumulate(backend_of(x).max_pool2d_backward(gy.grad(), x));
     });
   }
   return y;

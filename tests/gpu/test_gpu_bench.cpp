@@ -64,7 +64,7 @@ void check_bench(const std::string& mode, const std::string& precision) {
     EXPECT_TRUE(std::isfinite(rate) && rate > 0) << l;
     EXPECT_TRUE(step_s > 0) << l;
     // Tiny preset, batch 2: weights ~1 MiB, activations tens of MiB (0.02 GiB on the emulator),
-    // plus one cuDNN workspace at a time, at most 1 GiB (engine/cuda/conv.cu): under 2 GiB.
+    // plus one cuDNN workspace at a time, at most 1 GiB (engine/cuda/conv2d.cu): under 2 GiB.
     const double gib = std::atof(field(l, "peak_mem_gib").c_str());
     EXPECT_TRUE(gib > 0 && gib < 2) << l;
   }

@@ -44,10 +44,10 @@ TEST_F(GpuBf16, ConvertRoundsToNearestEvenLikeTheHost) {
                           1e-41f, -0.0f, std::numeric_limits<float>::infinity(), std::nanf("")};
   for (int i = 0; i < 64; ++i) v.push_back(static_cast<float>(i) * 0.3173f - 9.1f);
   const Tensor x = Tensor::from_vector(v, {static_cast<int64_t>(v.size())});
-  const Tensor y = cu().convert(gpu(x), DType::bf16);
+  const Tensor y = cu().cast(gpu(x), DType::bf16);
   ASSERT_EQ(y.dtype(), DType::bf16);
   EXPECT_TRUE(same_bits(y, rounded(x)));
-  EXPECT_TRUE(same_bits(cu().convert(y, DType::f32), rounded(x).to(DType::f32)));
+  EXPECT_TRUE(same_bits(cu().cast(y, DType::f32), rounded(x).to(DType::f32)));
 }
 
 TEST_F(GpuBf16, ConvOutputsAndGradientsAreBf16) {
@@ -120,19 +120,19 @@ TEST_F(GpuBf16, BatchNormReluIsTheFloatPathRoundedOnce) {
 TEST_F(GpuBf16, MaxPoolIsExact) {
   const Tensor x = bf16_valued({2, 7, 6, 8}, 89), dy = bf16_valued({2, 3, 3, 8}, 79);
   bf16_mode();
-  const Tensor y = cu().max_pool_forward(gpu(rounded(x)));
-  const Tensor dx = cu().max_pool_backward(gpu(rounded(dy)), gpu(rounded(x)));
+  const Tensor y = cu().max_pool2d_forward(gpu(rounded(x)));
+  const Tensor dx = cu().max_pool2d_backward(gpu(rounded(dy)), gpu(rounded(x)));
   fp32_mode();
-  EXPECT_TRUE(same_bits(y, rounded(cu().max_pool_forward(gpu(x)))));
-  EXPECT_TRUE(same_bits(dx, rounded(cu().max_pool_backward(gpu(dy), gpu(x)))));
+  EXPECT_TRUE(same_bits(y, rounded(cu().max_pool2d_forward(gpu(x)))));
+  EXPECT_TRUE(same_bits(dx, rounded(cu().max_pool2d_backward(gpu(dy), gpu(x)))));
 }
 
 TEST_F(GpuBf16, Bf16TensorsNeedPrecisionBf16) {
   bf16_mode();
-  const Tensor xb = cu().convert(gpu(cpu_f32({2, 4, 4, 8}, 78)), DType::bf16);
+  const Tensor xb = cu().cast(gpu(cpu_f32({2, 4, 4, 8}, 78)), DType::bf16);
   fp32_mode();
   try {
-    cu().max_pool_forward(xb);
+    cu().max_pool2d_forward(xb);
     FAIL() << "a bfloat16 activation was accepted in precision fp32";
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("bfloat16"), std::string::npos) << e.what();

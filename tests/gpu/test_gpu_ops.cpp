@@ -9,9 +9,15 @@
 //   * 1e-4 relative: convolutions, BatchNorm training, SupCon, cross-entropy — sums of up to
 //     ~10⁴–10⁵ float32 terms in a different (blocked/tree) order than the CPU's; the relative
 //     error of such a sum is ~√K·2⁻²⁴ ≈ 2e-5 for K = 10⁴, with margin; exp/log differ by ≤ 2 ulp.
-// The tests also check the determinism of the reductions: a second call gives the same bits.
+// The tests also check the determinism of the reductions: a second call gives the same bits, and
+// that a bad argument gets the same error on both backends (one check for both, engine/op_checks.h).
+#include <functional>
 #include <limits>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "common/errors.h"
 #include "engine/shards.h"
 #include "gpu_test.h"
 
@@ -47,8 +53,8 @@ TEST_F(GpuOps, MaxPoolFirstMaximumAndOddSizes) {
   Tensor x = cpu_f32({2, 7, 9, 3}, 6, 0.0, 3.0);
   for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = std::floor(x.data<float>()[i]);
   Tensor dy = cpu_f32({2, 3, 4, 3}, 7);
-  EXPECT_TRUE(close(cu().max_pool_forward(gpu(x)), cpu().max_pool_forward(x), 0, 0));
-  EXPECT_TRUE(close(cu().max_pool_backward(gpu(dy), gpu(x)), cpu().max_pool_backward(dy, x), 0, 0));
+  EXPECT_TRUE(close(cu().max_pool2d_forward(gpu(x)), cpu().max_pool2d_forward(x), 0, 0));
+  EXPECT_TRUE(close(cu().max_pool2d_backward(gpu(dy), gpu(x)), cpu().max_pool2d_backward(dy, x), 0, 0));
 }
 
 struct ConvCase {
@@ -74,7 +80,7 @@ void check_conv(const ConvCase& c, const Shards& sh) {
 }
 
 TEST_F(GpuOps, ConvFirstLayerDirectKernel) {
-  // 1 input channel, 5×5, stride 4 (the paper's first conv): conv_direct.cu. 45 = 4·10 + 5; 47
+  // 1 input channel, 5×5, stride 4 (the paper's first conv): conv2d_direct.cu. 45 = 4·10 + 5; 47
   // leaves two input columns unused (their gradient must be 0).
   check_conv({8, 45, 47, 1, 16, 5, 4}, Shards::make(4, 0, 1));
 }
@@ -162,11 +168,11 @@ TEST_F(GpuOps, SupConWithAnchorWithoutPositive) {
   Tensor y = test::random_labels(n, 6, 51);
   y.data<int32_t>()[7] = 99;  // the only sample of class 99: contributes 0, counts in N
   Tensor yg = y.to(Device::cuda);
-  Tensor loss = cpu().supcon_forward(z, y, 0.07), lossg = cu().supcon_forward(gpu(z), yg, 0.07);
+  Tensor loss = cpu().supcon_loss_forward(z, y, 0.07), lossg = cu().supcon_loss_forward(gpu(z), yg, 0.07);
   EXPECT_TRUE(close(lossg, loss, 0, 1e-5));
-  Tensor dz = cpu().supcon_backward(z, y, 0.07, 1.0), dzg = cu().supcon_backward(gpu(z), yg, 0.07, 1.0);
+  Tensor dz = cpu().supcon_loss_backward(z, y, 0.07, 1.0), dzg = cu().supcon_loss_backward(gpu(z), yg, 0.07, 1.0);
   EXPECT_TRUE(close(dzg, dz, 1e-7, 1e-4));
-  EXPECT_TRUE(same_bits(dzg, cu().supcon_backward(gpu(z), yg, 0.07, 1.0)));
+  EXPECT_TRUE(same_bits(dzg, cu().supcon_loss_backward(gpu(z), yg, 0.07, 1.0)));
 }
 
 TEST_F(GpuOps, CrossEntropyAndTopk) {
@@ -224,6 +230,31 @@ TEST_F(GpuOps, LarsAndSgdSteps) {
   cu().sgd_step(wg, gpu(g), vg, 0.1, 0.9, 1e-4);
   EXPECT_TRUE(same_bits(wg, w));
   EXPECT_TRUE(same_bits(vg, v));
+}
+
+// The argument checks are written once for both backends (engine/op_checks.h): the same bad call
+// gets the same message on the GPU as on the CPU.
+TEST_F(GpuOps, BadArgumentsGetTheCpuMessage) {
+  using testing_util::error_of;
+  const Tensor a = cpu_f32({3, 5}, 80), b = cpu_f32({5, 3}, 81), x = cpu_f32({2, 4, 4, 3}, 82);
+  const Tensor labels = Tensor::from_vector(std::vector<int32_t>{0, 7, 1}, {3});
+  const Shards sh = Shards::make(1, 0, 1);
+  const std::vector<std::pair<std::function<void()>, std::function<void()>>> calls = {
+      {[&] { cpu().add(a, b); }, [&] { cu().add(gpu(a), gpu(b)); }},
+      {[&] { cpu().linear_forward(a, b, Tensor()); }, [&] { cu().linear_forward(gpu(a), gpu(b), Tensor()); }},
+      {[&] { cpu().max_pool2d_forward(a); }, [&] { cu().max_pool2d_forward(gpu(a)); }},
+      {[&] { cpu().conv2d_forward(x, cpu_f32({4, 5, 5, 3}, 83), 1); },
+       [&] { cu().conv2d_forward(gpu(x), gpu(cpu_f32({4, 5, 5, 3}, 83)), 1); }},
+      {[&] { cpu().topk(a, 6); }, [&] { cu().topk(gpu(a), 6); }},
+      {[&] { cpu().cross_entropy_forward(a, labels, sh); },
+       [&] { cu().cross_entropy_forward(gpu(a), gpu(labels), sh); }},
+      {[&] { cpu().supcon_loss_forward(a, labels, 0.0); }, [&] { cu().supcon_loss_forward(gpu(a), gpu(labels), 0.0); }},
+  };
+  for (const auto& [on_cpu, on_gpu] : calls) {
+    const std::string expected = error_of(on_cpu);
+    EXPECT_FALSE(expected.empty());
+    EXPECT_EQ(error_of(on_gpu), expected);
+  }
 }
 
 }  // namespace

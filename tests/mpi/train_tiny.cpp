@@ -6,7 +6,7 @@
 // (s, i), so each rank makes exactly its own share of the same batch.
 // cpu: global batch 8. cuda (one GPU per rank, NCCL for device buffers, fp32, as cytocon-train
 // --device cuda): global batch 32, because docs/cuda.md claims rank-count independent bits only
-// when every local batch is a multiple of kSamplesPerCall = 8 (engine/cuda/conv.cu: otherwise a
+// when every local batch is a multiple of kSamplesPerCall = 8 (engine/cuda/conv2d.cu: otherwise a
 // cuDNN call covers 1 sample instead of 8, and cuDNN may pick another kernel for it).
 // Without a usable CUDA device a cuda run writes OUT.skipped and exits with kSkip on every rank
 // (ctest SKIP_RETURN_CODE); compare_runs then skips too.

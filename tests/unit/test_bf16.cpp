@@ -59,7 +59,7 @@ TEST(Bf16, TensorConversionsAndCast) {
   const std::vector<float> back = b.to(DType::f32).to_vector<float>();
   for (int i = 0; i < 4; ++i)
     EXPECT_EQ(bits(back[i]), static_cast<uint32_t>(bf16_from_float(x.to_vector<float>()[i])) << 16);
-  EXPECT_EQ(backend(Device::cpu).convert(x, DType::bf16).nbytes(), 8u);
+  EXPECT_EQ(backend(Device::cpu).cast(x, DType::bf16).nbytes(), 8u);
 
   // cast: the same type is the tensor itself; otherwise the gradient comes back in x's type.
   Tensor w = x.clone();

@@ -1,4 +1,4 @@
-// add, scale, relu: values and gradients.
+// add, scale: values and gradients (with relu in the chain); the trainer's non-finite check.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -20,22 +20,6 @@ TEST(Elementwise, AddAndScaleValues) {
   EXPECT_THROW(ops::add(a, test::random_tensor({5, 3}, 3, DType::f32)), std::runtime_error);
   EXPECT_THROW(ops::add(a, test::random_tensor({3, 5}, 3, DType::f64)), std::runtime_error);
   EXPECT_THROW(ops::scale(Tensor::zeros({2}, DType::i32), 2.0), std::runtime_error);
-}
-
-TEST(Elementwise, ReluValuesAndZeroGradientAtZero) {
-  Tensor x = Tensor::from_vector(std::vector<double>{-1.0, 0.0, 2.0, -0.0, 3.5}, {5});
-  Tensor y = ops::relu(x);
-  EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{0.0, 0.0, 2.0, 0.0, 3.5}));
-  Tensor dx = backend_of(y).relu_backward(Tensor::full({5}, 1.0, DType::f64), y);
-  EXPECT_EQ(dx.to_vector<double>(), (std::vector<double>{0.0, 0.0, 1.0, 0.0, 1.0}));
-}
-
-TEST(Elementwise, ReluPropagatesNaN) {
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  Tensor y = ops::relu(Tensor::from_vector(std::vector<float>{nan, -1.f, 1.f}, {3}));
-  EXPECT_TRUE(std::isnan(y.data<float>()[0]));
-  EXPECT_EQ(y.data<float>()[1], 0.f);
-  EXPECT_EQ(y.data<float>()[2], 1.f);
 }
 
 TEST(Elementwise, GradientsMatchFiniteDifferences) {

@@ -5,7 +5,7 @@
 // Gradient: G_ik = (dL/N)·(exp(s_ik − log D_i) − [k∈P(i)]/|P(i)|) for k ≠ i (0 on the diagonal
 // and for rows without positives), and dz_i = (1/τ) Σ_k (G_ik + G_ki) z_k.
 // One block per anchor row; every sum is per thread in index order, then a fixed pairwise tree.
-// The similarities and the final dz sums are rounded as the CPU's (engine/cpu/supcon.cpp).
+// The similarities and the final dz sums are rounded as the CPU's (engine/cpu/supcon_loss.cpp).
 #include <cfloat>
 
 #include "engine/cuda/common.cuh"
@@ -89,19 +89,11 @@ __global__ void dz_kernel(const float* G, const float* z, float* dz, int64_t n, 
   }
 }
 
-int64_t check_args(const Tensor& z, const Tensor& labels, double tau, const char* op) {
-  check_f32(z, op, "z");
-  check_i32(labels, op, "labels");
-  check(z.ndim() == 2 && z.dim(0) > 0, std::string("cuda ") + op + ": z must be [N,D] with N > 0, got " + shape_str(z.shape()));
-  check_shape(labels, {z.dim(0)}, (std::string("cuda ") + op + ": labels").c_str());
-  check(tau > 0, std::string("cuda ") + op + ": temperature " + std::to_string(tau) + " must be > 0");
-  return z.dim(0);
-}
-
 }  // namespace
 
-Tensor supcon_forward(const Tensor& z, const Tensor& labels, double tau) {
-  const int64_t n = check_args(z, labels, tau, "supcon_forward"), d = z.dim(1);
+Tensor supcon_loss_forward(const Tensor& z, const Tensor& labels, double tau) {
+  check_f32(z, "supcon_loss_forward", "z");
+  const int64_t n = z.dim(0), d = z.dim(1);
   Scratch S(sizeof(float) * n * n), rows(sizeof(float) * n);
   Tensor loss = empty_f32({1});
   row_kernel<<<static_cast<unsigned>(n), kRowThreads, 0, stream()>>>(fp(z), ip(labels), n, d, float(tau),
@@ -112,8 +104,9 @@ Tensor supcon_forward(const Tensor& z, const Tensor& labels, double tau) {
   return loss;
 }
 
-Tensor supcon_backward(const Tensor& z, const Tensor& labels, double tau, double dloss) {
-  const int64_t n = check_args(z, labels, tau, "supcon_backward"), d = z.dim(1);
+Tensor supcon_loss_backward(const Tensor& z, const Tensor& labels, double tau, double dloss) {
+  check_f32(z, "supcon_loss_backward", "z");
+  const int64_t n = z.dim(0), d = z.dim(1);
   Scratch S(sizeof(float) * n * n), G(sizeof(float) * n * n);
   row_kernel<<<static_cast<unsigned>(n), kRowThreads, 0, stream()>>>(fp(z), ip(labels), n, d, float(tau),
                                                                      S.as<float>(), nullptr, G.as<float>(),

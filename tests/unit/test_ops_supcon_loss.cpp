@@ -88,8 +88,8 @@ TEST(SupCon, InvariantToPermutingTheBatch) {
     for (int e = 0; e < d; ++e) zp.data<double>()[i * d + e] = z.data<double>()[perm[i] * d + e];
     lp.data<int32_t>()[i] = lab.data<int32_t>()[perm[i]];
   }
-  Tensor g = backend_of(z).supcon_backward(z, lab, 0.07, 1.0);
-  Tensor gp = backend_of(z).supcon_backward(zp, lp, 0.07, 1.0);
+  Tensor g = backend_of(z).supcon_loss_backward(z, lab, 0.07, 1.0);
+  Tensor gp = backend_of(z).supcon_loss_backward(zp, lp, 0.07, 1.0);
   EXPECT_NEAR(ops::supcon_loss(z, lab, 0.07).data<double>()[0], ops::supcon_loss(zp, lp, 0.07).data<double>()[0], 1e-12);
   for (int i = 0; i < n; ++i)
     for (int e = 0; e < d; ++e) EXPECT_NEAR(gp.data<double>()[i * d + e], g.data<double>()[perm[i] * d + e], 1e-12);
@@ -152,7 +152,7 @@ TEST(SupCon, StableForLargeSimilaritiesInFloat32) {
   Tensor lab = test::random_labels(8, 2, 11);
   Tensor loss = ops::supcon_loss(z, lab, 0.005);
   EXPECT_TRUE(std::isfinite(loss.data<float>()[0]));
-  Tensor g = backend_of(z).supcon_backward(z, lab, 0.005, 1.0);
+  Tensor g = backend_of(z).supcon_loss_backward(z, lab, 0.005, 1.0);
   for (float v : g.to_vector<float>()) EXPECT_TRUE(std::isfinite(v));
 }
 

@@ -61,10 +61,6 @@ __global__ void pool_backward(const T* dy, const T* x, T* dx, I total, I h, I w,
 
 bool fits_32(const Tensor& x) { return x.numel() < (int64_t(1) << 31); }
 
-void check_rank(const Tensor& x, const char* op) {
-  check(x.ndim() == 4, std::string("cuda ") + op + ": x must be NHWC [N,H,W,C], got " + shape_str(x.shape()));
-}
-
 template <class T>
 Tensor forward(const Tensor& x) {
   const int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
@@ -81,9 +77,7 @@ Tensor forward(const Tensor& x) {
 
 template <class T>
 Tensor backward(const Tensor& dy, const Tensor& x) {
-  const int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
-  check(dy.shape() == Shape({n, h / 2, w / 2, c}),
-        "cuda max_pool_backward: dy " + shape_str(dy.shape()) + ", expected " + shape_str({n, h / 2, w / 2, c}));
+  const int64_t h = x.dim(1), w = x.dim(2), c = x.dim(3);
   // Zero first: the odd last row/column (floor) never receives a gradient.
   Tensor dx = ((h | w) & 1) ? Tensor::zeros(x.shape(), x.dtype(), Device::cuda)
                             : Tensor::empty(x.shape(), x.dtype(), Device::cuda);
@@ -99,20 +93,12 @@ Tensor backward(const Tensor& dy, const Tensor& x) {
 
 }  // namespace
 
-Tensor max_pool_forward(const Tensor& x) {
-  return by_storage(x, "max_pool_forward", "x", [&](auto t) {
-    check_rank(x, "max_pool_forward");
-    return forward<decltype(t)>(x);
-  });
+Tensor max_pool2d_forward(const Tensor& x) {
+  return by_storage(x, "max_pool2d_forward", "x", [&](auto t) { return forward<decltype(t)>(x); });
 }
 
-Tensor max_pool_backward(const Tensor& dy, const Tensor& x) {
-  return by_storage(x, "max_pool_backward", "x", [&](auto t) {
-    check_rank(x, "max_pool_backward");
-    check_act(dy, "max_pool_backward", "dy");
-    check_same_dtype(dy, x, "max_pool_backward", "dy");
-    return backward<decltype(t)>(dy, x);
-  });
+Tensor max_pool2d_backward(const Tensor& dy, const Tensor& x) {
+  return by_storage(x, "max_pool2d_backward", "x", [&](auto t) { return backward<decltype(t)>(dy, x); });
 }
 
 }  // namespace cytocon::cuda

@@ -1,11 +1,22 @@
-#include "engine/cpu/max_pool.h"
-
+// Max-pool 2×2, stride 2, floor, NHWC: x [n,h,w,c] → y [n,h/2,w/2,c] (integer division).
+// y[n,i,j,c] = max_{p,q∈{0,1}} x[n,2i+p,2j+q,c]. Backward sends dy to the FIRST maximum in
+// row-major window order (0,0),(0,1),(1,0),(1,1); windows do not overlap, so every input gets at
+// most one value and the rows/columns cut off by the floor get zero.
 #include <algorithm>
+
+#include "engine/cpu/dispatch.h"
+#include "engine/cpu/kernels.h"
 
 namespace cytocon::cpu {
 
+struct PoolGeom {
+  int64_t n, h, w, c;
+  int64_t oh() const { return h / 2; }
+  int64_t ow() const { return w / 2; }
+};
+
 template <class T>
-void max_pool_forward(const PoolGeom& g, const T* x, T* y) {
+void max_pool2d_forward(const PoolGeom& g, const T* x, T* y) {
   const int64_t oh = g.oh(), ow = g.ow(), C = g.c, row = g.w * C;
 #pragma omp parallel for schedule(static) collapse(2)
   for (int64_t n = 0; n < g.n; ++n)
@@ -56,7 +67,7 @@ inline void window_backward(int64_t C, const T* __restrict x00, const T* __restr
 }  // namespace
 
 template <class T>
-void max_pool_backward(const PoolGeom& g, const T* dy, const T* x, T* dx) {
+void max_pool2d_backward(const PoolGeom& g, const T* dy, const T* x, T* dx) {
   const int64_t oh = g.oh(), ow = g.ow(), C = g.c, row = g.w * C;
 #pragma omp parallel for schedule(static) collapse(2)
   for (int64_t n = 0; n < g.n; ++n)
@@ -81,9 +92,24 @@ void max_pool_backward(const PoolGeom& g, const T* dy, const T* x, T* dx) {
     for (int64_t n = 0; n < g.n; ++n) std::fill(dx + (n * g.h + g.h - 1) * row, dx + (n * g.h + g.h) * row, T(0));
 }
 
-template void max_pool_forward<float>(const PoolGeom&, const float*, float*);
-template void max_pool_forward<double>(const PoolGeom&, const double*, double*);
-template void max_pool_backward<float>(const PoolGeom&, const float*, const float*, float*);
-template void max_pool_backward<double>(const PoolGeom&, const double*, const double*, double*);
+Tensor max_pool2d_forward(const Tensor& x) {
+  const PoolGeom g{x.dim(0), x.dim(1), x.dim(2), x.dim(3)};
+  Tensor y = Tensor::empty({g.n, g.oh(), g.ow(), g.c}, x.dtype());
+  dispatch(x.dtype(), "max_pool2d", [&](auto t) {
+    using T = decltype(t);
+    max_pool2d_forward<T>(g, x.data<T>(), y.data<T>());
+  });
+  return y;
+}
+
+Tensor max_pool2d_backward(const Tensor& dy, const Tensor& x) {
+  const PoolGeom g{x.dim(0), x.dim(1), x.dim(2), x.dim(3)};
+  Tensor dx = Tensor::empty(x.shape(), x.dtype());
+  dispatch(x.dtype(), "max_pool2d backward", [&](auto t) {
+    using T = decltype(t);
+    max_pool2d_backward<T>(g, dy.data<T>(), x.data<T>(), dx.data<T>());
+  });
+  return dx;
+}
 
 }  // namespace cytocon::cpu

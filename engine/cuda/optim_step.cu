@@ -1,4 +1,4 @@
-// Optimiser element loops (engine/backend.h): LARS ("classic momentum", DESIGN.md) and SGD.
+// Optimiser steps (engine/backend.h; engine/optim/ holds the policy): LARS ("classic momentum", DESIGN.md) and SGD.
 // The LARS norms ‖w‖ and ‖g + wd·w‖ are sums of squares in double (as the CPU reference) over the
 // whole tensor: one block, each thread summing a fixed strided subset in index order, then a
 // fixed pairwise tree — the same bits on every run. The trust ratio stays on the device.
@@ -66,9 +66,6 @@ void check_step(const Tensor& w, const Tensor& g, const Tensor& v, const char* o
   check_f32(w, op, "w");
   check_f32(g, op, "g");
   check_f32(v, op, "v");
-  check(g.shape() == w.shape() && v.shape() == w.shape(), std::string("cuda ") + op + ": w " + shape_str(w.shape()) +
-                                                              ", g " + shape_str(g.shape()) + ", v " +
-                                                              shape_str(v.shape()) + " must have equal shapes");
 }
 
 }  // namespace

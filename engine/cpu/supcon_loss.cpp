@@ -1,8 +1,15 @@
-#include "engine/cpu/supcon.h"
-
+// Supervised contrastive loss (DESIGN.md eqs. 1–2; docs/math.md "SupCon") on the whole batch:
+//   s_ik = z_i·z_k / τ,  lse_i = log Σ_{k≠i} exp(s_ik)  (row max subtracted for stability),
+//   L_i = −(1/|P(i)|) Σ_{j∈P(i)} (s_ij − lse_i),  P(i) = {j ≠ i : y_j = y_i},
+//   L = (1/N) Σ_i L_i, with L_i = 0 for an anchor without positives (it still counts in N).
+// Gradient (docs/math.md eq. SC-4): G_ik = [|P(i)|>0]·(softmax_i(k) − [k∈P(i)]/|P(i)|)/N for
+// k ≠ i (G_ii = 0), dL/dz_i = (1/τ) Σ_k (G_ik + G_ki) z_k. All sums run in index order.
 #include <cmath>
 #include <limits>
 #include <vector>
+
+#include "engine/cpu/dispatch.h"
+#include "engine/cpu/kernels.h"
 
 namespace cytocon::cpu {
 
@@ -50,7 +57,7 @@ int64_t positives(int64_t n, int64_t i, const int32_t* y) {
 }  // namespace
 
 template <class T>
-T supcon_loss(int64_t n, int64_t d, const T* z, const int32_t* y, T tau) {
+T supcon_loss_forward(int64_t n, int64_t d, const T* z, const int32_t* y, T tau) {
   const std::vector<T> s = similarities(n, d, z, tau);
   std::vector<T> li(static_cast<size_t>(n), T(0));
 #pragma omp parallel for schedule(static) if (n >= 64)
@@ -69,8 +76,9 @@ T supcon_loss(int64_t n, int64_t d, const T* z, const int32_t* y, T tau) {
   return total / static_cast<T>(n);
 }
 
+// dz = dloss · dL/dz.
 template <class T>
-void supcon_backward(int64_t n, int64_t d, const T* z, const int32_t* y, T tau, T dloss, T* dz) {
+void supcon_loss_backward(int64_t n, int64_t d, const T* z, const int32_t* y, T tau, T dloss, T* dz) {
   std::vector<T> g = similarities(n, d, z, tau);  // overwritten row by row with G (eq. SC-3)
   const T scale = dloss / static_cast<T>(n);
 #pragma omp parallel for schedule(static) if (n >= 64)
@@ -103,9 +111,24 @@ void supcon_backward(int64_t n, int64_t d, const T* z, const int32_t* y, T tau, 
   }
 }
 
-template float supcon_loss<float>(int64_t, int64_t, const float*, const int32_t*, float);
-template double supcon_loss<double>(int64_t, int64_t, const double*, const int32_t*, double);
-template void supcon_backward<float>(int64_t, int64_t, const float*, const int32_t*, float, float, float*);
-template void supcon_backward<double>(int64_t, int64_t, const double*, const int32_t*, double, double, double*);
+Tensor supcon_loss_forward(const Tensor& z, const Tensor& labels, double tau) {
+  Tensor loss = Tensor::empty({1}, z.dtype());
+  dispatch(z.dtype(), "supcon_loss", [&](auto t) {
+    using T = decltype(t);
+    loss.data<T>()[0] =
+        supcon_loss_forward<T>(z.dim(0), z.dim(1), z.data<T>(), labels.data<int32_t>(), static_cast<T>(tau));
+  });
+  return loss;
+}
+
+Tensor supcon_loss_backward(const Tensor& z, const Tensor& labels, double tau, double dloss) {
+  Tensor dz = Tensor::empty(z.shape(), z.dtype());
+  dispatch(z.dtype(), "supcon_loss backward", [&](auto t) {
+    using T = decltype(t);
+    supcon_loss_backward<T>(z.dim(0), z.dim(1), z.data<T>(), labels.data<int32_t>(), static_cast<T>(tau),
+                            static_cast<T>(dloss), dz.data<T>());
+  });
+  return dz;
+}
 
 }  // namespace cytocon::cpu

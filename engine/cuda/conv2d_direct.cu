@@ -1,5 +1,5 @@
 #include "engine/cuda/common.cuh"
-#include "engine/cuda/conv_direct.cuh"
+#include "engine/cuda/conv2d_direct.cuh"
 #include "engine/cuda/reduce.cuh"
 
 namespace cytocon::cuda {

@@ -1,5 +1,5 @@
 // conv2d on the GPU: cuDNN in NHWC (filters NHWC = KRSC = our OHWI, cross-correlation = the
-// engine's definition, no padding), or the direct kernels of conv_direct.cu for one input channel.
+// engine's definition, no padding), or the direct kernels of conv2d_direct.cu for one input channel.
 //
 // Deterministic mode (default):
 //   * algorithms are chosen from cuDNN's heuristics (no timing), only among those cuDNN reports
@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "engine/cuda/common.cuh"
-#include "engine/cuda/conv_direct.cuh"
+#include "engine/cuda/conv2d_direct.cuh"
 #include "engine/cuda/kernels.h"
 #include "engine/cuda/reduce.cuh"
 
@@ -241,7 +241,7 @@ class Result {
 
 // base + elems elements. The offsets are whole samples (h·w·C elements) or whole filter sets, and
 // C ≥ 16 in every layer cuDNN sees (channel counts 16…128; the one-channel image goes to
-// conv_direct), so every pointer handed to cuDNN stays 32-byte aligned in bf16 as well.
+// conv2d_direct), so every pointer handed to cuDNN stays 32-byte aligned in bf16 as well.
 const char* at(const void* base, int64_t elems, size_t elem) {
   return static_cast<const char*>(base) + static_cast<size_t>(elems) * elem;
 }
@@ -252,17 +252,8 @@ int64_t call_batch(int64_t n) {
   return n % kSamplesPerCall == 0 ? kSamplesPerCall : 1;
 }
 
-Geom geom_of(const Shape& x, const Shape& w, int stride, const char* op) {
-  check(x.size() == 4 && w.size() == 4, std::string("cuda ") + op + ": x NHWC and w OHWI must be 4-D, got " +
-                                            shape_str(x) + " and " + shape_str(w));
-  check(stride >= 1, std::string("cuda ") + op + ": stride " + std::to_string(stride) + " must be >= 1");
-  Geom g{x[0], x[1], x[2], x[3], w[0], w[1], stride};
-  check(w[1] == w[2] && w[3] == g.cin,
-        std::string("cuda ") + op + ": weight " + shape_str(w) + " must be [Cout,k,k," + std::to_string(g.cin) + "]");
-  check(g.h >= g.k && g.w >= g.k, std::string("cuda ") + op + ": input " + shape_str(x) + " smaller than the " +
-                                      std::to_string(g.k) + "x" + std::to_string(g.k) + " kernel");
-  return g;
-}
+// x NHWC [N,H,W,Cin], w OHWI [Cout,k,k,Cin] (checked by engine/op_checks.h).
+Geom geom_of(const Shape& x, const Shape& w, int stride) { return Geom{x[0], x[1], x[2], x[3], w[0], w[1], stride}; }
 
 DirectGeom direct_geom(const Geom& g) { return DirectGeom{g.n, g.h, g.w, g.cout, g.k, g.s}; }
 
@@ -276,7 +267,7 @@ void clear_conv_plans() {
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, int stride) {
   check_act(x, "conv2d_forward", "x");
   check_f32(w, "conv2d_forward", "w");
-  const Geom g = geom_of(x.shape(), w.shape(), stride, "conv2d_forward");
+  const Geom g = geom_of(x.shape(), w.shape(), stride);
   Tensor y = Tensor::empty({g.n, g.oh(), g.ow(), g.cout}, activation_dtype(), Device::cuda);
   if (g.n == 0) return y;
   if (direct_supported(g.cin, g.cout, g.k) && x.dtype() == DType::f32) {  // the image: float32
@@ -304,8 +295,7 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, int stride) {
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, int stride) {
   check_act(dy, "conv2d_backward_data", "dy");
   check_f32(w, "conv2d_backward_data", "w");
-  const Geom g = geom_of(x_shape, w.shape(), stride, "conv2d_backward_data");
-  check_shape(dy, {g.n, g.oh(), g.ow(), g.cout}, "cuda conv2d_backward_data: dy");
+  const Geom g = geom_of(x_shape, w.shape(), stride);
   Tensor dx = Tensor::empty(x_shape, dy.dtype(), Device::cuda);  // the gradient keeps dy's storage
   if (g.n == 0) return dx;
   if (direct_supported(g.cin, g.cout, g.k)) {
@@ -335,8 +325,7 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_sh
 Tensor conv2d_backward_weight(const Tensor& x, const Tensor& dy, const Shape& w_shape, int stride, const Shards& sh) {
   check_act(x, "conv2d_backward_weight", "x");
   check_act(dy, "conv2d_backward_weight", "dy");
-  const Geom g = geom_of(x.shape(), w_shape, stride, "conv2d_backward_weight");
-  check_shape(dy, {g.n, g.oh(), g.ow(), g.cout}, "cuda conv2d_backward_weight: dy");
+  const Geom g = geom_of(x.shape(), w_shape, stride);
   const int64_t len = shape_numel(w_shape);
   const bool fast = cuda_mode().reduce == ReduceMode::fast || sh.mode == ReduceMode::fast;
   const int parts = fast ? 1 : sh.count;
