@@ -1,8 +1,8 @@
 // Emulated cuDNN for the CPU emulator of the CUDA backend: the subset of the legacy cuDNN API that
-// engine/cuda/conv.cu and engine/cuda/context.cu call, defined with the real <cudnn.h> signatures
+// engine/cuda/conv2d.cu and engine/cuda/context.cu call, defined with the real <cudnn.h> signatures
 // and computed on host memory ("device" pointers are host pointers).
 //
-// Supported, as conv.cu uses it: NHWC tensors, NHWC (= KRSC) filters, float or bfloat16 data with
+// Supported, as conv2d.cu uses it: NHWC tensors, NHWC (= KRSC) filters, float or bfloat16 data with
 // float compute, cross-correlation, padding 0, any stride, dilation 1, group count 1. Any other
 // configuration that real cuDNN accepts gives CUDNN_STATUS_NOT_SUPPORTED here; arguments that real
 // cuDNN rejects (bad enums, non-positive sizes, mismatched descriptors, a missing or too small
@@ -11,7 +11,7 @@
 // What real cuDNN does that this does not:
 //  * no algorithms: every algo runs the same direct loops; the algorithm lists, determinism
 //    flags, times and workspace sizes are a fixed invention (see the tables below) made to
-//    exercise conv.cu's choice and workspace handling;
+//    exercise conv2d.cu's choice and workspace handling;
 //  * no tensor cores: TF32 / tensor-op math is computed in full float (no TF32 rounding of the
 //    operands), bf16 operands are multiplied and summed in float;
 //  * no streams: every call computes synchronously on the calling thread (OpenMP splits
@@ -82,9 +82,9 @@ cudnnStatus_t make_problem(cudnnTensorDescriptor_t x, cudnnFilterDescriptor_t w,
 }
 
 // ---- the invented algorithm lists, in the order the queries report them ----
-// A non-deterministic entry comes first (conv.cu's deterministic mode must skip it; its fast
+// A non-deterministic entry comes first (conv2d.cu's deterministic mode must skip it; its fast
 // mode takes it), then an entry cuDNN reports NOT_SUPPORTED (FFT has no NHWC kernels), then the
-// deterministic ones, conv.cu's preferred algorithm last. Workspace: `factor` times a size that
+// deterministic ones, conv2d.cu's preferred algorithm last. Workspace: `factor` times a size that
 // grows with the filter, never 0 for a supported entry.
 struct Entry {
   int algo;

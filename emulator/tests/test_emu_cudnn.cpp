@@ -1,7 +1,7 @@
 // The emulated cuDNN (emulator/cudnn.cpp) against the engine's CPU convolution in double
 // (engine/cpu/conv2d.h): forward, backward data and backward filter on odd shapes (Cin 1 and
 // several, strides 1/2/4, kernels 3 and 5), alpha/beta, bf16 data, the same bits whatever the
-// batch split or thread count, the algorithm queries as engine/cuda/conv.cu reads them, and the
+// batch split or thread count, the algorithm queries as engine/cuda/conv2d.cu reads them, and the
 // statuses of misuse. Host vectors stand in for device memory.
 //
 // Tolerance: the emulator sums m products in float, in some order; whatever the order, the
@@ -79,7 +79,7 @@ int64_t terms(Dir dir, const ConvGeom& g) {
 }
 double gamma_n(int64_t m, double u) { return m * u / (1 - m * u); }
 
-// The four descriptors of g, as conv.cu sets them.
+// The four descriptors of g, as conv2d.cu sets them.
 struct Descs {
   cudnnTensorDescriptor_t x = nullptr, y = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
@@ -113,7 +113,7 @@ class EmuCudnn : public ::testing::Test {
   void SetUp() override { ASSERT_EQ(cudnnCreate(&h_), CUDNN_STATUS_SUCCESS); }
   void TearDown() override { EXPECT_EQ(cudnnDestroy(h_), CUDNN_STATUS_SUCCESS); }
 
-  // Workspace size of conv.cu's preferred algorithm of `dir`.
+  // Workspace size of conv2d.cu's preferred algorithm of `dir`.
   size_t need(Dir dir, const Descs& d) {
     size_t n = 0;
     cudnnStatus_t st = CUDNN_STATUS_SUCCESS;
@@ -129,7 +129,7 @@ class EmuCudnn : public ::testing::Test {
     EXPECT_EQ(st, CUDNN_STATUS_SUCCESS);
     return n;
   }
-  // out = alpha·op(a, b) + beta·out with conv.cu's preferred algorithm.
+  // out = alpha·op(a, b) + beta·out with conv2d.cu's preferred algorithm.
   cudnnStatus_t run(Dir dir, const Descs& d, const void* a, const void* b, void* out, float alpha, float beta,
                     void* ws, size_t ws_bytes) {
     if (dir == Dir::forward)
@@ -235,7 +235,7 @@ TEST_F(EmuCudnn, BitsDependOnTheInputsOnlyNotOnTheBatchOrThreads) {
   omp_set_num_threads(threads);
 }
 
-// What conv.cu's pick() reads: a non-deterministic usable entry first, the preferred algorithm
+// What conv2d.cu's pick() reads: a non-deterministic usable entry first, the preferred algorithm
 // usable and deterministic, the descriptor's math type echoed, workspace sizes as *WorkspaceSize says.
 template <class Perf>
 void check_list(const std::vector<Perf>& perfs, int returned, int max_count, int preferred, cudnnMathType_t math,
