@@ -1,5 +1,5 @@
 // The configuration of one cytocon-train run: TOML tables [model], [data], [train]
-// (DESIGN.md, "Config keys"). Every key can also be set as `--set table.key=value`.
+// (docs/training.md, "Configuration"). Every key can also be set as `--set table.key=value`.
 // Unknown keys, wrongly typed values and values outside their allowed set are errors that name
 // the key, the source (file or --set) and what was expected. Choice keys are read into enums
 // (config/choices.h).
@@ -30,7 +30,7 @@ struct DataConfig {
   Extractor extractor = Extractor::automatic;  // where patches are cut: "cpu" | "gpu" | "auto" (docs/training.md)
   double gpu_cache_gb = 8.0;         // device memory for the GPU extractor's staged sections
   double background = 1.0;           // value outside the image (bright background of the stain)
-  bool augment = true;               // training augmentation (DESIGN.md "Augmentation")
+  bool augment = true;               // training augmentation (docs/design.md "Augmentation")
 };
 
 struct TrainConfig {

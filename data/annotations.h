@@ -1,4 +1,4 @@
-// QuPath GeoJSON annotations (DESIGN.md, "Dataset directory"): LineString/MultiLineString
+// QuPath GeoJSON annotations (docs/design.md, "Dataset directory"): LineString/MultiLineString
 // features are centreline segments, Polygon/MultiPolygon features are area delineations, the area
 // name is properties.classification.name (or properties.name), coordinates are full-resolution
 // pixels. Accepts a FeatureCollection, a single Feature, or a bare array of Features (older QuPath).

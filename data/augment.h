@@ -1,4 +1,4 @@
-// The paper's augmentation parameters (§3; DESIGN.md "Augmentation", errata included), drawn from
+// The paper's augmentation parameters (§3; docs/design.md "Augmentation", errata included), drawn from
 // Philox keyed by (seed, Purpose::augment, epoch, global sample index): a pure function, shared by
 // the CPU and the CUDA extraction so both make identical choices.
 #pragma once

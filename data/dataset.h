@@ -1,4 +1,4 @@
-// A dataset directory (DESIGN.md, "Dataset directory"): manifest.csv, labels.txt, section images
+// A dataset directory (docs/design.md, "Dataset directory"): manifest.csv, labels.txt, section images
 // and their annotations, turned into labelled centreline points and a train/test/unseen split
 // (paper §3: 80% of the sections of the training brains train, 20% are X_te; held-out brains are
 // X_un).

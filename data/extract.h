@@ -1,4 +1,4 @@
-// Patch extraction (paper §3, DESIGN.md "Augmentation"): ONE inverse-mapping pass from the section
+// Patch extraction (paper §3, docs/design.md "Augmentation"): ONE inverse-mapping pass from the section
 // to the S×S output grid does mirror, rotation, translation and scaling to the target µm/px with
 // bilinear interpolation; then the intensity transform α x^γ + β, clamped to [0, 1]; then blur
 // G_σ(x) or sharpening x + δ(x − G_σ(x)) (clamped to [0, 1]). Output: float32 in [0, 1].

@@ -1,4 +1,4 @@
-// Section images: a pyramid of grayscale levels read region by region (DESIGN.md, "Dataset
+// Section images: a pyramid of grayscale levels read region by region (docs/design.md, "Dataset
 // directory"). TIFF (8/16-bit, strips or tiles, BigTIFF, pyramids as SubIFDs or as further pages)
 // goes through libtiff and a bounded LRU block cache, so a patch reads only the tiles it needs;
 // colour (RGB, JPEG YCbCr) becomes grayscale as a block is decoded. PNG/JPEG are decoded whole by

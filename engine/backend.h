@@ -79,7 +79,7 @@ class Backend {
   virtual Tensor l2_normalize_forward(const Tensor& x, double eps) = 0;
   virtual Tensor l2_normalize_backward(const Tensor& dz, const Tensor& x, const Tensor& z, double eps) = 0;
 
-  // ---- supervised contrastive loss (DESIGN.md eqs. 1–2) on the full global batch ----
+  // ---- supervised contrastive loss (docs/design.md eqs. 1–2) on the full global batch ----
   // z [N,D] normalised rows, labels int32 [N]. Returns the loss (shape [1]) and dL/dz.
   virtual Tensor supcon_loss_forward(const Tensor& z, const Tensor& labels, double tau) = 0;
   virtual Tensor supcon_loss_backward(const Tensor& z, const Tensor& labels, double tau, double dloss) = 0;
@@ -90,7 +90,7 @@ class Backend {
                                         double dloss) = 0;
 
   // ---- optimiser steps (engine/optim/ holds the policy; these are the element loops) ----
-  // LARS, SimCLR's "classic momentum" (DESIGN.md). adapt=true (weights):
+  // LARS, SimCLR's "classic momentum" (docs/design.md). adapt=true (weights):
   //   g' = g + wd·w; trust = η‖w‖/‖g'‖ if both norms > 0 else 1; v = m·v + lr·trust·g'; w -= v.
   // adapt=false (BN γ/β, biases): v = m·v + lr·g; w -= v. Norms are summed in a fixed order.
   struct LarsArgs {

@@ -39,7 +39,7 @@ Tensor flatten(const Tensor& x);  // [N, ...] → [N, rest]
 // encoder's bfloat16 activations (GPU, precision bf16) become float32 for the heads this way.
 Tensor cast(const Tensor& x, DType dt);
 Tensor l2_normalize(const Tensor& x, double eps = 1e-12);
-// Supervised contrastive loss, eqs. 1–2 (DESIGN.md), over all N rows of z (the global batch).
+// Supervised contrastive loss, eqs. 1–2 (docs/design.md), over all N rows of z (the global batch).
 Tensor supcon_loss(const Tensor& z, const Tensor& labels, double tau);
 // Softmax cross-entropy, mean over the global batch.
 Tensor cross_entropy(const Tensor& logits, const Tensor& labels, const Shards& sh);

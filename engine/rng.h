@@ -1,6 +1,6 @@
 // Counter-based random numbers: Philox-4x32-10 (Salmon et al., SC'11), the generator of
 // cuRAND and of JAX. A value is a pure function of (key, counter): no state, so the same draw
-// comes out on the CPU and the GPU, on any thread, rank or order of work (DESIGN.md).
+// comes out on the CPU and the GPU, on any thread, rank or order of work (docs/design.md).
 //
 // Keys: key = (seed low 32 bits, seed high 32 bits). Counter = (purpose, a, b, c): the purpose
 // says what the numbers are for (weights, augmentation, sampling ...), a/b/c index the draw,

@@ -1,5 +1,5 @@
 // Micro-shards: how every reduction over samples is made independent of the number of ranks
-// and threads (DESIGN.md, "Determinism").
+// and threads (docs/design.md, "Determinism").
 //
 // The global batch of N samples is cut into S fixed micro-shards of N/S consecutive samples
 // (S a power of two). Rank r of R owns the aligned block of S/R shards starting at r*S/R.

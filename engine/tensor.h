@@ -1,7 +1,7 @@
 // Tensor: a shaped view of a shared buffer on one device, plus what autograd needs (a gradient
 // slot and a requires-grad flag, kept in a separate AutogradMeta so that a backward closure can
 // hold them through a GradSlot without keeping the buffer alive). Up to 4-D. Activations are NHWC (channels last); conv weights
-// live in memory as OHWI ([Cout, kh, kw, Cin]), linear weights as [out, in] (DESIGN.md).
+// live in memory as OHWI ([Cout, kh, kw, Cin]), linear weights as [out, in] (docs/design.md).
 #pragma once
 #include <cstddef>
 #include <cstdint>

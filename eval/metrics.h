@@ -1,4 +1,4 @@
-// Classification metrics of cytocon-eval (DESIGN.md "Evaluation"): weighted F1 exactly as
+// Classification metrics of cytocon-eval (docs/design.md "Evaluation"): weighted F1 exactly as
 // scikit-learn's f1_score(average='weighted'), top-1 and top-3 accuracy, per-class precision,
 // recall, F1 and support, and the confusion matrix.
 #pragma once

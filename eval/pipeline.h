@@ -1,5 +1,5 @@
 // cytocon-eval's work: encoder features of X_te or X_un through a trained network, predictions
-// and metrics, Ward clusters, t-SNE, and every output file (DESIGN.md "Interfaces").
+// and metrics, Ward clusters, t-SNE, and every output file (docs/design.md "Interfaces").
 #pragma once
 #include <cstdint>
 #include <string>

@@ -1,4 +1,4 @@
-// What cytocon-eval writes besides figures (DESIGN.md "Interfaces"): metrics.json,
+// What cytocon-eval writes besides figures (docs/design.md "Interfaces"): metrics.json,
 // predictions.csv, report.md, and the model × dataset table of the paper's Fig. 2 built from
 // several evaluation directories (`cytocon-eval --compare OUT.md DIR...`).
 #pragma once

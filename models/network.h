@@ -1,4 +1,4 @@
-// The networks of the method (DESIGN.md; paper §2):
+// The networks of the method (docs/design.md; paper §2):
 //   Encoder f:        B blocks of conv→BN→ReLU→conv→BN→ReLU (valid convs, no bias; the first
 //                     conv 5×5 stride 4, others 3×3 stride 1), 2×2 max-pool after blocks 1..B-1,
 //                     flatten 1×1×128 → h [N,128].
@@ -10,7 +10,7 @@
 // update (momentum 0.1, ε = 1e-5), or running statistics (inference). Ops record on the current
 // Tape (engine/tape.h) when a parameter or the input requires grad.
 //
-// Parameters/buffers (names exactly as DESIGN.md), in this canonical order:
+// Parameters/buffers (names exactly as docs/design.md), in this canonical order:
 //   encoder.block{b}.conv{c}.weight                 OHWI [Cout,k,k,Cin]   lars_adapt
 //   encoder.block{b}.bn{c}.weight / .bias           [C]                   not adapted
 //   encoder.block{b}.bn{c}.running_mean / running_var   buffers

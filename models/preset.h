@@ -1,4 +1,4 @@
-// Network presets (DESIGN.md, "The method, exactly"; paper §2).
+// Network presets (docs/design.md, "The method, exactly"; paper §2).
 //   paper: B=6 blocks, widths 16,32,64,64,128,128, input 1129×1129 px (2 µm/px)
 //   tiny : B=5 blocks, widths 16,32,64,64,128,     input  561×561  px (4 µm/px, same 2.24 mm field)
 // Each size is the only one for which the encoder ends at exactly 1×1×128 with valid convs:

@@ -1,5 +1,5 @@
 // Network ↔ named tensors and safetensors weight files, in PyTorch names and layouts
-// (DESIGN.md: conv OIHW, linear [out,in]), so a PyTorch user can load cytocon's encoder and
+// (docs/design.md: conv OIHW, linear [out,in]), so a PyTorch user can load cytocon's encoder and
 // cytocon can start from PyTorch weights.
 #pragma once
 #include <string>

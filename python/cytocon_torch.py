@@ -1,7 +1,7 @@
 """cytocon's networks in PyTorch: load any cytocon weights file and run it in torch.
 
 The two presets of models/preset.cpp as torch.nn.Modules whose parameter and buffer names are
-cytocon's (DESIGN.md, docs/math.md), so `final.safetensors` of every stage loads as it is:
+cytocon's (docs/design.md, docs/math.md), so `final.safetensors` of every stage loads as it is:
 
     import cytocon_torch as ct
     net = ct.load("runs/contrastive/final.safetensors")   # preset and heads from the file

@@ -52,7 +52,7 @@ supcon = ct.supcon_loss
 
 
 def lars_next(params, lr, eta=0.001, m=0.9, wd=1e-6):
-    """One LARS step from zero velocity (DESIGN.md): v = lr*trust*(g+wd*w) for weights, lr*g else."""
+    """One LARS step from zero velocity (docs/design.md): v = lr*trust*(g+wd*w) for weights, lr*g else."""
     out = {}
     for name, (w, g, adapt) in params.items():
         if adapt:

@@ -1,4 +1,4 @@
-// A run directory (DESIGN.md, Interfaces): config.toml as resolved, log.jsonl, loss.png,
+// A run directory (docs/design.md, Interfaces): config.toml as resolved, log.jsonl, loss.png,
 // checkpoints/step-NNNNNNNN.safetensors (the last `keep_checkpoints`), final.safetensors.
 #pragma once
 #include <cstdint>

@@ -5,7 +5,7 @@
 //   ce:     f + classifier end to end with cross-entropy, BN in training mode, from random
 //           weights ("scratch") or from `train.init` ("distance" with the user's weights).
 //
-// Restartable (DESIGN.md, "Determinism"): step s of a run always trains on global batch
+// Restartable (docs/design.md, "Determinism"): step s of a run always trains on global batch
 // s mod B of epoch s div B (B batches per epoch), whose samples and augmentation are functions of
 // (seed, epoch, global index); a checkpoint holds parameters, BN statistics, optimiser velocities
 // and the step, so resuming from it continues with the same bits as a run never interrupted.

@@ -1,4 +1,4 @@
-// Optimiser element loops over one parameter tensor of n values (engine/backend.h, DESIGN.md).
+// Optimiser element loops over one parameter tensor of n values (engine/backend.h, docs/design.md).
 // LARS (SimCLR's classic momentum), adapt = true:
 //   g' = g + wd·w;  trust = η‖w‖/‖g'‖ if both norms > 0 else 1;  v = m·v + (lr·trust)·g';  w = w − v
 // adapt = false (BN γ/β, biases): v = m·v + lr·g;  w = w − v.

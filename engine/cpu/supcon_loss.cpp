@@ -1,4 +1,4 @@
-// Supervised contrastive loss (DESIGN.md eqs. 1–2; docs/math.md "SupCon") on the whole batch:
+// Supervised contrastive loss (docs/design.md eqs. 1–2; docs/math.md "SupCon") on the whole batch:
 //   s_ik = z_i·z_k / τ,  lse_i = log Σ_{k≠i} exp(s_ik)  (row max subtracted for stability),
 //   L_i = −(1/|P(i)|) Σ_{j∈P(i)} (s_ij − lse_i),  P(i) = {j ≠ i : y_j = y_i},
 //   L = (1/N) Σ_i L_i, with L_i = 0 for an anchor without positives (it still counts in N).

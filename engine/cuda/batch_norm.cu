@@ -1,4 +1,4 @@
-// BatchNorm over every dim but the last (channels), DESIGN.md "BatchNorm", entirely on the
+// BatchNorm over every dim but the last (channels), docs/design.md "BatchNorm", entirely on the
 // device (no host round trip: a step can be captured in a CUDA graph).
 // Training statistics: per micro-shard Moments (count, mean, M2 = Σ(x−mean)², two passes over
 // the shard's rows with reduce.cuh's fixed-order sums), merged with Chan's formula along the

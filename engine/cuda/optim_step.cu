@@ -1,4 +1,4 @@
-// Optimiser steps (engine/backend.h; engine/optim/ holds the policy): LARS ("classic momentum", DESIGN.md) and SGD.
+// Optimiser steps (engine/backend.h; engine/optim/ holds the policy): LARS ("classic momentum", docs/design.md) and SGD.
 // The LARS norms ‖w‖ and ‖g + wd·w‖ are sums of squares in double (as the CPU reference) over the
 // whole tensor: one block, each thread summing a fixed strided subset in index order, then a
 // fixed pairwise tree — the same bits on every run. The trust ratio stays on the device.

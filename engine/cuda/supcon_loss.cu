@@ -1,4 +1,4 @@
-// Supervised contrastive loss (DESIGN.md eqs. 1–2) on the full global batch, N×N on the device.
+// Supervised contrastive loss (docs/design.md eqs. 1–2) on the full global batch, N×N on the device.
 //   s_ik = z_i·z_k/τ,  log D_i = m_i + log Σ_{k≠i} exp(s_ik − m_i),  m_i = max_{k≠i} s_ik,
 //   L_i = log D_i − (1/|P(i)|) Σ_{j∈P(i)} s_ij,   L = (1/N) Σ_i L_i,
 // an anchor without positives contributing 0 (and counting in N).

@@ -1,4 +1,4 @@
-// all_gather_rows: the global batch of a per-sample tensor, for the SupCon loss (DESIGN.md
+// all_gather_rows: the global batch of a per-sample tensor, for the SupCon loss (docs/design.md
 // eqs. 1–2), which couples every pair of samples and so needs all N rows of z and labels.
 //
 // Forward: rank r holds rows [r·n, (r+1)·n) of the global batch (it owns micro-shards

@@ -1,5 +1,5 @@
 // Training-state checkpoint: one safetensors file (engine/io/safetensors.h) holding
-//   - the model: every parameter and buffer (BN running statistics) under its DESIGN.md name,
+//   - the model: every parameter and buffer (BN running statistics) under its docs/design.md name,
 //     in PyTorch layout (so PyTorch, cytocon-eval and `init = "<checkpoint>"` can read the
 //     weights straight from a checkpoint);
 //   - the optimiser state: velocity of parameter <name> as "optimizer.<name>" (PyTorch layout);

@@ -4,7 +4,7 @@
 //                    "__metadata__": {"<key>": "<string value>", ...}}   (padded with spaces to 8)
 //   rest      raw little-endian tensor data; offsets are relative to the start of this section.
 //
-// This layer moves bytes and shapes only; it does NOT change layouts. DESIGN.md wants PyTorch
+// This layer moves bytes and shapes only; it does NOT change layouts. docs/design.md wants PyTorch
 // layouts in files (conv OIHW, linear [out,in], images NCHW) while memory is channels-last:
 // use pytorch_layout()/channels_last() below (models/weights.h does it for whole networks).
 //

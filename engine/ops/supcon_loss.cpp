@@ -1,4 +1,4 @@
-// Supervised contrastive loss (DESIGN.md eqs. 1–2; docs/math.md "SupCon"), computed on the whole
+// Supervised contrastive loss (docs/design.md eqs. 1–2; docs/math.md "SupCon"), computed on the whole
 // (already gathered) batch; its gradient needs no reduction across ranks.
 #include "engine/ops.h"
 #include "engine/tape.h"

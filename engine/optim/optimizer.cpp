@@ -60,7 +60,7 @@ void Optimizer::load_state(const std::vector<io::NamedTensor>& velocities) {
 Lars::Lars(std::vector<Param> params, LrSchedule schedule, LarsConfig cfg)
     : Optimizer(std::move(params), schedule), cfg_(cfg) {}
 
-// DESIGN.md: weights g ← g + wd·w, trust = η‖w‖/‖g‖ (1 if a norm is 0), v ← m·v + lr·trust·g, w ← w − v;
+// docs/design.md: weights g ← g + wd·w, trust = η‖w‖/‖g‖ (1 if a norm is 0), v ← m·v + lr·trust·g, w ← w − v;
 // BN γ/β and biases: v ← m·v + lr·g, w ← w − v.
 void Lars::update(Param& p, Tensor& v, double lr) {
   Backend::LarsArgs a{lr, cfg_.momentum, cfg_.weight_decay, cfg_.eta, p.lars_adapt};

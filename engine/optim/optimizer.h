@@ -1,4 +1,4 @@
-// Optimisers (DESIGN.md, LARS paragraph). Policy lives here; the element loops are
+// Optimisers (docs/design.md, LARS paragraph). Policy lives here; the element loops are
 // Backend::lars_step / Backend::sgd_step (engine/backend.h), so a step runs on the device of
 // the parameters, with the same arithmetic on CPU and CUDA.
 //
@@ -57,7 +57,7 @@ class Optimizer {
   int64_t steps_ = 0;
 };
 
-// LARS with SimCLR's "classic momentum" (DESIGN.md): for a weight w with gradient g
+// LARS with SimCLR's "classic momentum" (docs/design.md): for a weight w with gradient g
 //   g ← g + wd·w;  trust = η‖w‖/‖g‖ if both norms > 0, else 1;  v ← m·v + lr·trust·g;  w ← w − v.
 // Params with lars_adapt = false (BN γ/β, biases): v ← m·v + lr·g; w ← w − v.
 struct LarsConfig {

@@ -1,4 +1,4 @@
-// Augmentation (paper §3, DESIGN.md with errata): parameter distributions by their moments,
+// Augmentation (paper §3, docs/design.md with errata): parameter distributions by their moments,
 // unbiased gamma, intensity transform, blur lowers and sharpening raises high-frequency energy.
 #include <gtest/gtest.h>
 

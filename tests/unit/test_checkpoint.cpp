@@ -139,7 +139,7 @@ TEST(Checkpoint, NetworkWeightsLoadFromACheckpoint) {
 
 TEST(Checkpoint, ResumingATrainingStepIsBitIdentical) {
   // Two LARS steps in one go == one step, checkpoint, a fresh network + optimiser loaded from
-  // it, one more step: same weights, velocities and BN statistics, bit for bit (DESIGN.md).
+  // it, one more step: same weights, velocities and BN statistics, bit for bit (docs/design.md).
   const Tensor x = test::random_tensor({2, 561, 561, 1}, 8, DType::f32, 0.0, 1.0);
   const optim::LrSchedule sched{0.05, 2, 0, 0};  // warm-up: the resumed step count matters
   auto train_step = [&](models::Network& net, optim::Lars& opt) {

@@ -43,7 +43,7 @@ TEST(Preset, SizesGiveOneByOneOutput) {
   EXPECT_EQ(tiny.feature_dim(), 128);
   EXPECT_EQ(encoder_output_px(paper, 1129), 1);
   EXPECT_EQ(encoder_output_px(tiny, 561), 1);
-  // 1129 is the smallest size reaching 1×1 with 6 blocks (DESIGN.md); a few larger sizes also
+  // 1129 is the smallest size reaching 1×1 with 6 blocks (docs/design.md); a few larger sizes also
   // do (floor divisions) and are rejected by check_input_size all the same.
   EXPECT_EQ(encoder_output_px(paper, 1128), -1);
   EXPECT_EQ(encoder_output_px(paper, 1130), 1);
@@ -264,7 +264,7 @@ TEST(Weights, RoundTripInPyTorchLayout) {
 }
 
 TEST(Network, TrainingPassIsBitwiseIdenticalForAnyThreadCount) {
-  // DESIGN.md "Determinism": loss, every gradient and the running statistics of a whole
+  // docs/design.md "Determinism": loss, every gradient and the running statistics of a whole
   // training-mode pass (encoder + projection + SupCon, classifier + CE) do not depend on the
   // number of OpenMP threads.
   const Tensor x = test::random_tensor({2, 561, 561, 1}, 21, DType::f32, 0.0, 1.0);

@@ -1,4 +1,4 @@
-// cytocon-probe's contract (DESIGN.md "Interfaces"): output names and PyTorch layouts, random
+// cytocon-probe's contract (docs/design.md "Interfaces"): output names and PyTorch layouts, random
 // init vs the same weights from a file, determinism, and rejection of a wrong patch size.
 // (Numerical agreement with PyTorch: scripts/torch_probe_check.py, ctest torch_probe_check.)
 #include <gtest/gtest.h>

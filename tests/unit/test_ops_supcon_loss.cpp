@@ -1,4 +1,4 @@
-// Supervised contrastive loss (DESIGN.md eqs. 1–2): hand-computed values, properties, gradients.
+// Supervised contrastive loss (docs/design.md eqs. 1–2): hand-computed values, properties, gradients.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// cytocon-bench (DESIGN.md "Interfaces"): training and inference patches/s and peak memory of
+// cytocon-bench (docs/design.md "Interfaces"): training and inference patches/s and peak memory of
 // the network as JSON lines, for comparison with python/bench_cpu.py (CPU) and
 // python/bench_gpu.py (GPU) run on the same machine. --layers profiles each convolution instead.
 //

@@ -1,4 +1,4 @@
-// cytocon-databench: CPU patch extraction + augmentation throughput (DESIGN.md "Performance"):
+// cytocon-databench: CPU patch extraction + augmentation throughput (docs/performance.md):
 // patches/s on one core (extract_patch in a loop) and through the Loader with N threads, on a
 // dataset directory (e.g. one written by cytocon-synth at 2 µm/px for the paper's 1129 px).
 // Prints one JSON line per measurement. Exit status: 0 done, 1 an error (one line on stderr naming

@@ -1,4 +1,4 @@
-// cytocon-probe (DESIGN.md "Interfaces"): one forward and backward pass in training mode on a
+// cytocon-probe (docs/design.md "Interfaces"): one forward and backward pass in training mode on a
 // batch, written out so an independent implementation (scripts/torch_probe_check.py) can
 // compare every number.
 //
@@ -150,7 +150,7 @@ int run(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"cytocon-probe: one training-mode forward/backward pass on a batch (see DESIGN.md)"};
+  CLI::App app{"cytocon-probe: one training-mode forward/backward pass on a batch (see docs/design.md)"};
   Args a;
   CLI::Option* weights =
       app.add_option("--weights", a.weights, "weights (safetensors or checkpoint); absent: random init")->check(CLI::ExistingFile);

@@ -1,5 +1,5 @@
 // cytocon-synth: writes a synthetic dataset of folded cortical ribbons (docs/synth.md) in the
-// dataset layout of DESIGN.md: images/*.tif (tiled, pyramid), annotations/*.geojson,
+// dataset layout of docs/design.md: images/*.tif (tiled, pyramid), annotations/*.geojson,
 // manifest.csv (the last --unseen brains have split "unseen"), labels.txt.
 #include <omp.h>
 

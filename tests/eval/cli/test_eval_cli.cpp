@@ -1,6 +1,6 @@
 // cytocon-eval end to end: a 2-brain synthetic dataset (one brain X_un), a random tiny network
 // with a 4-class classifier, evaluation on X_te and X_un, then --compare. Checks every output
-// file's contract (DESIGN.md "Interfaces") and that bad input fails with a clear message.
+// file's contract (docs/design.md "Interfaces") and that bad input fails with a clear message.
 #include <gtest/gtest.h>
 #include <unistd.h>
 

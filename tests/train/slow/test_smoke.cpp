@@ -1,7 +1,7 @@
 // End to end through the programs, as a user runs them: cytocon-synth writes a tiny dataset,
 // cytocon-train runs supcon, the linear probe on its encoder and the ce baseline for a few steps
 // each, cytocon-eval evaluates the probe on X_te and X_un. Checks the files each step promises
-// (DESIGN.md, Interfaces), that --resume continues a finished run to a larger max_steps with the
+// (docs/design.md, Interfaces), that --resume continues a finished run to a larger max_steps with the
 // same bits as a run never stopped, and that config errors from the command line name the key.
 #include <gtest/gtest.h>
 #include <unistd.h>
