@@ -10,10 +10,10 @@
 #include <sstream>
 
 #include "common/run.h"
+#include "common/tiny_run.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/safetensors.h"
 #include "eval/report.h"
-#include "models/model.h"
 
 using namespace cytocon;
 namespace fs = std::filesystem;
@@ -35,19 +35,8 @@ class EvalCli : public testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = testing::TempDir() + "/eval_cli_" + std::to_string(getpid());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_ + "/run");
     std::string out;
-    ASSERT_EQ(run(kBin + "/cytocon-synth --out " + dir_ + "/data --brains 2 --sections 3 --areas 4 --seed 3 "
-                  "--um-per-px 4 --size 1500x1200 --unseen 1",
-                  &out), 0) << out;
-    models::NetworkConfig nc;
-    nc.preset = "tiny";
-    nc.projection = false;
-    nc.num_classes = 4;
-    models::Network net(nc);
-    net.init(5);
-    models::save_weights(net, dir_ + "/run/final.safetensors");
+    ASSERT_EQ(testing_util::make_tiny_run(dir_, 3, &out), 0) << out;
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
   static std::string dir_;
@@ -167,11 +156,7 @@ TEST_F(EvalCli, BadInputFailsWithAClearMessage) {
                 "/data --split train --out " + dir_ + "/ev_bad", &out), 2);  // a command-line error
   EXPECT_NE(out.find("--split: train not in {test,unseen}"), std::string::npos) << out;
   // A network without a classifier (a supcon run) cannot be evaluated.
-  models::NetworkConfig nc;
-  nc.preset = "tiny";
-  models::Network enc(nc);
-  enc.init(1);
-  models::save_weights(enc, dir_ + "/supcon.safetensors");
+  testing_util::save_tiny_network(dir_ + "/supcon.safetensors", 0, 1);
   EXPECT_EQ(run(kBin + "/cytocon-eval --checkpoint " + dir_ + "/supcon.safetensors --data " + dir_ +
                 "/data --out " + dir_ + "/ev_bad", &out), 1);
   EXPECT_NE(out.find("no classifier.weight"), std::string::npos) << out;

@@ -16,9 +16,9 @@
 #include <sstream>
 
 #include "common/run.h"
+#include "common/tiny_run.h"
 #include "data/annotations.h"
 #include "engine/io/atomic_file.h"
-#include "models/model.h"
 
 using namespace cytocon;
 namespace fs = std::filesystem;
@@ -64,18 +64,8 @@ class MapCli : public testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = testing::TempDir() + "/map_cli_" + std::to_string(getpid());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_ + "/run");
     std::string out;
-    ASSERT_EQ(run(kBin + "/cytocon-synth --out " + dir_ + "/data --brains 2 --sections 2 --areas 4 --seed 3 "
-                  "--um-per-px 4 --size 1500x1200 --unseen 1", &out), 0) << out;
-    models::NetworkConfig nc;
-    nc.preset = "tiny";
-    nc.projection = false;
-    nc.num_classes = 4;
-    models::Network net(nc);
-    net.init(5);
-    models::save_weights(net, dir_ + "/run/final.safetensors");
+    ASSERT_EQ(testing_util::make_tiny_run(dir_, 2, &out), 0) << out;
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
   static std::string map_cmd(const std::string& out, const std::string& extra = "") {
@@ -241,11 +231,7 @@ TEST_F(MapCli, ImageGridAndBadInput) {
   fails(base + "--image " + img + " --um-per-px 4 --annotation " + dir_ + "/points.geojson",
         dir_ + "/points.geojson: no usable geometry");
   // A network without a classifier (a supcon run).
-  models::NetworkConfig nc;
-  nc.preset = "tiny";
-  models::Network enc(nc);
-  enc.init(1);
-  models::save_weights(enc, dir_ + "/supcon.safetensors");
+  testing_util::save_tiny_network(dir_ + "/supcon.safetensors", 0, 1);
   fails(kBin + "/cytocon-map --checkpoint " + dir_ + "/supcon.safetensors --image " + img + " --um-per-px 4",
         "no classifier.weight");
   EXPECT_EQ(io::read_file(dir_ + "/g/map.json"), before);  // the failed runs left it alone
