@@ -63,6 +63,11 @@ class StbImage final : public Image {
       copy_block_to_region(reinterpret_cast<const uint16_t*>(pixels_.data()), width(), 0, 0,
                            width(), height(), x0, y0, w, h, out, m);
   }
+  void read_samples(int level, int64_t x0, int64_t y0, int64_t w, int64_t h, void* out) const override {
+    check(level == 0, path_ + ": no pyramid level " + std::to_string(level));
+    copy_block_samples(pixels_.data(), width(), 0, 0, width(), height(), x0, y0, w, h, static_cast<uint8_t*>(out),
+                       bits_ / 8);
+  }
 
  private:
   std::vector<uint8_t> pixels_;

@@ -45,6 +45,11 @@ class Image {
   // image get `background`.
   virtual void read_region(int level, int64_t x0, int64_t y0, int64_t w, int64_t h, float* out,
                            float background) const = 0;
+  // The stored samples behind read_region: level `level` pixels [x0, x0+w) × [y0, y0+h) inside the
+  // image go to out (row-major, row pitch w samples of bits()/8 bytes each, colour already turned
+  // into grayscale) unconverted, so read_region's value is sample·a + b (intensity_map()). Pixels
+  // outside the image are left as they are. What the GPU extractor uploads (data/tile_staging.h).
+  virtual void read_samples(int level, int64_t x0, int64_t y0, int64_t w, int64_t h, void* out) const = 0;
   // Full-resolution µm per pixel as the file states it (OME-XML PhysicalSizeX, Aperio MPP, TIFF
   // resolution tags; data/pixel_size.h); nullopt when it does not (PNG/JPEG always).
   std::optional<double> um_per_px() const { return um_per_px_; }

@@ -26,6 +26,18 @@ void copy_block_to_region(const T* block, int64_t stride, int64_t bx0, int64_t b
   }
 }
 
+// The same rows copied as stored samples (Image::read_samples): `bytes` per sample.
+inline void copy_block_samples(const uint8_t* block, int64_t stride, int64_t bx0, int64_t by0, int64_t bw,
+                               int64_t bh, int64_t x0, int64_t y0, int64_t w, int64_t h, uint8_t* out,
+                               int bytes) {
+  const int64_t xa = std::max(bx0, x0), xb = std::min(bx0 + bw, x0 + w);
+  const int64_t ya = std::max(by0, y0), yb = std::min(by0 + bh, y0 + h);
+  if (xa >= xb || ya >= yb) return;
+  for (int64_t y = ya; y < yb; ++y)
+    std::memcpy(out + ((y - y0) * w + (xa - x0)) * bytes, block + ((y - by0) * stride + (xa - bx0)) * bytes,
+                static_cast<size_t>((xb - xa) * bytes));
+}
+
 // Fills the parts of the region outside [0, W) × [0, H) with `background`.
 inline void fill_outside(int64_t W, int64_t H, int64_t x0, int64_t y0, int64_t w, int64_t h,
                          float* out, float background) {

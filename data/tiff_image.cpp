@@ -101,32 +101,50 @@ class TiffImage final : public Image {
 
   void read_region(int level, int64_t x0, int64_t y0, int64_t w, int64_t h, float* out,
                    float background) const override {
+    check_level(level);
+    const Level& L = levels_[level];
+    fill_outside(L.width, L.height, x0, y0, w, h, out, background);
+    const IntensityMap m = intensity_map();
+    for_blocks(level, x0, y0, w, h, [&](const uint8_t* b, int64_t stride, int64_t bx0, int64_t by0, int64_t bw, int64_t bh) {
+      if (bits_ == 8)
+        copy_block_to_region(b, stride, bx0, by0, bw, bh, x0, y0, w, h, out, m);
+      else
+        copy_block_to_region(reinterpret_cast<const uint16_t*>(b), stride, bx0, by0, bw, bh, x0, y0, w, h, out, m);
+    });
+  }
+
+  void read_samples(int level, int64_t x0, int64_t y0, int64_t w, int64_t h, void* out) const override {
+    check_level(level);
+    for_blocks(level, x0, y0, w, h, [&](const uint8_t* b, int64_t stride, int64_t bx0, int64_t by0, int64_t bw, int64_t bh) {
+      copy_block_samples(b, stride, bx0, by0, bw, bh, x0, y0, w, h, static_cast<uint8_t*>(out), bits_ / 8);
+    });
+  }
+
+ private:
+  void check_level(int level) const {
     check(level >= 0 && level < static_cast<int>(levels_.size()),
           path_ + ": no pyramid level " + std::to_string(level));
+  }
+
+  // Calls f(samples, stride, bx0, by0, bw, bh) for each decoded block the region touches inside the
+  // image: block origin (bx0, by0) in level pixels, its size clipped to the image (edge tiles are
+  // padded and the last strip may be short), `stride` samples per block row.
+  template <class F>
+  void for_blocks(int level, int64_t x0, int64_t y0, int64_t w, int64_t h, F&& f) const {
     const Level& L = levels_[level];
     const LevelLayout& lay = layout_[level];
-    fill_outside(L.width, L.height, x0, y0, w, h, out, background);
     const int64_t xa = std::max<int64_t>(x0, 0), xb = std::min(x0 + w, L.width);
     const int64_t ya = std::max<int64_t>(y0, 0), yb = std::min(y0 + h, L.height);
     if (xa >= xb || ya >= yb) return;
-    const IntensityMap m = intensity_map();
     for (int64_t by = ya / lay.bh; by <= (yb - 1) / lay.bh; ++by) {
       for (int64_t bx = xa / lay.bw; bx <= (xb - 1) / lay.bw; ++bx) {
-        const int64_t id = by * lay.blocks_across + bx;
-        Block b = block(level, id);
-        // Edge tiles are padded and the last strip may be short: clip to the image.
+        Block b = block(level, by * lay.blocks_across + bx);
         const int64_t bx0 = bx * lay.bw, by0 = by * lay.bh;
-        const int64_t bw = std::min(lay.bw, L.width - bx0), bh = std::min(lay.bh, L.height - by0);
-        if (bits_ == 8)
-          copy_block_to_region(b->data(), lay.bw, bx0, by0, bw, bh, x0, y0, w, h, out, m);
-        else
-          copy_block_to_region(reinterpret_cast<const uint16_t*>(b->data()), lay.bw, bx0, by0, bw,
-                               bh, x0, y0, w, h, out, m);
+        f(b->data(), lay.bw, bx0, by0, std::min(lay.bw, L.width - bx0), std::min(lay.bh, L.height - by0));
       }
     }
   }
 
- private:
   // One libtiff handle: its own file position, loaded directory and error messages.
   struct Handle {
     TIFF* tif = nullptr;
