@@ -31,18 +31,6 @@ PatchTransform patch_transform(const Image& img, const Section& sec, const Sampl
   return t;
 }
 
-size_t level_bytes(const Dataset& ds, Split split, const ExtractConfig& cfg) {
-  size_t bytes = 0;
-  for (size_t k = 0; k < ds.sections().size(); ++k) {
-    const Section& sec = ds.sections()[k];
-    if (sec.split != split) continue;
-    const Image& img = ds.image(static_cast<int>(k));
-    const Level& L = img.levels()[img.level_for(sec.um_per_px, cfg.um_per_px)];
-    bytes += static_cast<size_t>(L.width) * static_cast<size_t>(L.height) * static_cast<size_t>(img.bits() / 8);
-  }
-  return bytes;
-}
-
 Box footprint(const PatchTransform& t, int S) {
   double xmin = 1e300, xmax = -1e300, ymin = 1e300, ymax = -1e300;
   for (int ci = 0; ci < 2; ++ci)

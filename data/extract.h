@@ -47,10 +47,6 @@ void apply_filter(float* x, int S, const AugmentParams& a, std::vector<float>& t
 // Normalised 1-D Gaussian taps for σ (2r+1 values, r = ⌈3σ⌉).
 std::vector<float> gaussian_taps(float sigma);
 
-// Bytes of the pyramid levels that the sections of `split` give their patches from (at
-// cfg.um_per_px), in native bits: what the GPU extractor keeps on the device to cut them all.
-size_t level_bytes(const Dataset& ds, Split split, const ExtractConfig& cfg);
-
 // Per-thread scratch memory, reused between patches.
 struct ExtractScratch {
   std::vector<float> region, tmp;

@@ -73,7 +73,7 @@ PatchTiles TileStager::add(const Image& img, int section, int level, const Box& 
   return p;
 }
 
-void TileStager::forget_missing() {
+void TileStager::drop_missing() {
   for (size_t k = 0; k < missing_.size(); ++k) {
     auto it = held_.find(missing_[k].key);
     if (it == held_.end()) continue;
@@ -99,7 +99,7 @@ void TileStager::pack(uint8_t* dst) {
       img.read_samples(key.level, x0, y0, tw, th, out);
     }
   } catch (...) {
-    forget_missing();  // their slots hold nothing valid
+    drop_missing();  // their slots hold nothing valid
     throw;
   }
 }

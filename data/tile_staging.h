@@ -69,6 +69,9 @@ class TileStager {
   // Reads the missing tiles into dst (missing_bytes(): tile k at k·slot_bytes(), row-major, its
   // samples outside the image zero). On an error no tile of this batch stays resident; rethrows.
   void pack(uint8_t* dst);
+  // The batch's missing tiles did not reach the device (a failed upload, a batch given up): none
+  // of them stays resident, their slots are free again.
+  void drop_missing();
 
   const TileStagingStats& stats() const { return stats_; }
   size_t capacity_bytes() const { return capacity_slots_ * slot_bytes(); }
@@ -94,7 +97,6 @@ class TileStager {
     Key key;
   };
   int32_t slot_for(const Image& img, const Key& k);
-  void forget_missing();
 
   int tile_px_;
   size_t capacity_slots_;

@@ -234,6 +234,7 @@ cudaError_t fail_with(cudaError_t e) {
   return e;
 }
 int g_stream_token;  // cudaStream_t handles point here (streams are synchronous)
+int g_event_token;   // cudaEvent_t handles point here (always complete)
 
 // The emulated device's memory: 16 GiB, as cudaGetDeviceProperties says; cudaMalloc beyond it
 // fails with cudaErrorMemoryAllocation (without touching host memory), as on a GPU.
@@ -351,5 +352,25 @@ cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
 cudaError_t cudaStreamQuery(cudaStream_t) { return cudaSuccess; }  // all work is already done
 cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
 cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+// Events: every stream's work is done when it is enqueued, so an event is always complete.
+cudaError_t cudaEventCreate(cudaEvent_t* e) {
+  *e = reinterpret_cast<cudaEvent_t>(&g_event_token);
+  return cudaSuccess;
+}
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) { return cudaEventCreate(e); }
+cudaError_t cudaEventDestroy(cudaEvent_t) { return cudaSuccess; }
+cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaEventQuery(cudaEvent_t) { return cudaSuccess; }
+cudaError_t cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
+cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t, unsigned) { return cudaSuccess; }
+// Page-locked host memory is plain host memory here.
+cudaError_t cudaMallocHost(void** p, size_t bytes) {
+  *p = bytes ? std::malloc(bytes) : nullptr;
+  return bytes && !*p ? fail_with(cudaErrorMemoryAllocation) : cudaSuccess;
+}
+cudaError_t cudaFreeHost(void* p) {
+  std::free(p);
+  return cudaSuccess;
+}
 
 }  // extern "C"

@@ -95,8 +95,9 @@ Device pick_device(config::DeviceChoice want) {
 
 // Where the loader cuts the patches (data.extractor, docs/training.md), set in lc; returns what
 // was chosen and why, for the start line. The GPU extractor gives the CPU's pixels bit for bit,
-// so this choice changes the speed, never the run. "auto" takes the GPU when training on one and
-// the sections' levels fit in data.gpu_cache_gb.
+// so this choice changes the speed, never the run. "auto" takes the GPU whenever training runs on
+// one: its device tile cache (data.gpu_cache_gb) holds only the tiles recent batches touched, so
+// any dataset size fits.
 std::string choose_extractor(const config::Config& cfg, Device device, const std::shared_ptr<const data::Dataset>& ds,
                              data::LoaderConfig& lc) {
   const config::Extractor want = cfg.data.extractor;
@@ -106,18 +107,16 @@ std::string choose_extractor(const config::Config& cfg, Device device, const std
   if (want == config::Extractor::cpu) return "cpu";
   if (device != Device::cuda) return "cpu (training on the CPU)";
 #if defined(CYTOCON_HAVE_CUDA)
-  const data::ExtractConfig ec = lc.extract_config();
-  const double need_gb = static_cast<double>(data::level_bytes(*ds, lc.split, ec)) / (1 << 30);
-  char why[160];
-  std::snprintf(why, sizeof why, "the training sections' levels: %.2f GiB, data.gpu_cache_gb = %g", need_gb,
-                cfg.data.gpu_cache_gb);
-  if (want == config::Extractor::automatic && need_gb > cfg.data.gpu_cache_gb) return std::string("cpu (") + why + ")";
-  auto gpu = std::make_shared<data::GpuExtractor>(ds, ec, static_cast<size_t>(cfg.data.gpu_cache_gb * (1 << 30)));
+  auto gpu = std::make_shared<data::GpuExtractor>(ds, lc.extract_config(),
+                                                  static_cast<size_t>(cfg.data.gpu_cache_gb * (1 << 30)));
   lc.batch_extractor = [gpu](const std::vector<data::SampleRef>& refs, const std::vector<data::AugmentParams>& aug) {
     return gpu->extract(refs, aug);
   };
-  return std::string("gpu (") + why + ")";
+  char why[96];
+  std::snprintf(why, sizeof why, "gpu (device tile cache: data.gpu_cache_gb = %g)", cfg.data.gpu_cache_gb);
+  return why;
 #else
+  (void)ds, (void)lc;
   return "cpu";  // not reached: without CUDA the device is the CPU
 #endif
 }

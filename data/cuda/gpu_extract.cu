@@ -1,55 +1,62 @@
-// GPU patch extraction (gpu_extract.h). The kernels repeat extract.cpp's operations one by one,
-// in its order and precision, and give its bits. Device memory comes from the engine's caching
-// allocator (tensors on Device::cuda), CUDA errors are the engine's (engine/cuda/check.h).
+// GPU patch extraction (gpu_extract.h). The host plans each batch (data/gpu_batch.h: transforms,
+// tile tables, the tiles the device lacks, packed); this file uploads that in one copy, scatters
+// the new tiles into their slots of the device tile cache and runs the kernels, which repeat
+// extract.cpp's operations one by one, in its order and precision, and give its bits. CUDA errors
+// are the engine's (engine/cuda/check.h).
+//
+// Streams. The engine runs every kernel on one stream and its caching allocator relies on that
+// (engine/cuda/allocator.cu: a block freed by the host is reused at once, because any kernel still
+// reading it was enqueued before the next user). The extractor works on a stream of its own, so
+// that a batch is cut while training runs, and keeps that assumption:
+//   - its buffers (tile pool, upload, filter scratch, two output buffers) are taken from the
+//     allocator once and kept; when taken, its stream first waits for the engine stream's work
+//     queued so far (the block may have been freed by work still pending there); before one is
+//     given back, its stream is drained;
+//   - a batch is cut into one of the two output buffers; the tensor handed to training is a fresh
+//     allocation filled by a device-to-device copy ON THE ENGINE STREAM, after that stream waits
+//     for the batch's event. Training therefore only ever sees memory used on its own stream;
+//   - an output buffer is reused two batches later, after the engine stream's copy out of it
+//     (an event the extractor's stream waits for), and the pinned upload buffer is rewritten only
+//     after the previous upload finished (the host waits for that event).
 #include <cuda_runtime.h>
 
 #include <algorithm>
-#include <cmath>
-#include <list>
-#include <map>
+#include <cstdint>
+#include <cstring>
 #include <mutex>
-#include <set>
 #include <string>
 
 #include "data/cuda/gpu_extract.h"
+#include "data/gpu_batch.h"
 #include "engine/cuda/check.h"
+#include "engine/cuda/cuda.h"
 
 namespace cytocon::data {
 namespace {
 
-constexpr int kMaxRadius = 3;  // ⌈3σ⌉ for σ ≤ 1
-
-// What one patch needs: its transform, the CPU's region box, its section on the device, its
-// intensity and filter.
-struct PatchJob {
-  double ox, oy, axy, ayy;  // extract_patch's double terms
-  float axx, ayx;           // ... and its float ones
-  long long x0, y0;         // the CPU's region (footprint): level pixel of region pixel (0, 0)
-  int bw, bh;               // ... and its size
-  const void* pixels;       // device, row-major level image, native samples
-  int width, height, bits;
-  IntensityMap map;         // sample → intensity, as the readers (Image::intensity_map)
-  float alpha, beta, gamma;
-  int filter;  // Filter
-  float delta;
-  float taps[2 * kMaxRadius + 1];
-  int radius;
-};
-
-// Region pixel (xi, yi) of the CPU's read_region: the level pixel, or the background outside it.
-__device__ __forceinline__ float texel(const PatchJob& j, int xi, int yi, float bg) {
-  const long long x = j.x0 + xi, y = j.y0 + yi;
+// Region pixel (xi, yi) of the CPU's read_region: the level pixel, looked up through the patch's
+// tile table in the slot pool, or the background outside the level.
+__device__ __forceinline__ float texel(const PatchJob& j, const int32_t* table, const uint8_t* pool, int xi, int yi,
+                                       float bg) {
+  const int64_t x = j.x0 + xi, y = j.y0 + yi;
   if (x < 0 || y < 0 || x >= j.width || y >= j.height) return bg;
-  const size_t k = static_cast<size_t>(y) * j.width + static_cast<size_t>(x);
-  const float v = j.bits == 8 ? static_cast<float>(static_cast<const uint8_t*>(j.pixels)[k])
-                              : static_cast<float>(static_cast<const uint16_t*>(j.pixels)[k]);
+  const int64_t k = tile_sample_index(j.tiles, table, x, y);
+  const float v = j.bits == 8 ? static_cast<float>(pool[k]) : static_cast<float>(reinterpret_cast<const uint16_t*>(pool)[k]);
   return v * j.map.a + j.map.b;
+}
+
+// New tiles into their slots: block b copies staged tile b (slot_words 32-bit words) to slots[b].
+__global__ void scatter_tiles_kernel(const uint32_t* staged, const int32_t* slots, int slot_words, uint32_t* pool) {
+  const uint32_t* src = staged + static_cast<size_t>(blockIdx.x) * slot_words;
+  uint32_t* dst = pool + static_cast<size_t>(slots[blockIdx.x]) * slot_words;
+  for (int i = threadIdx.x; i < slot_words; i += blockDim.x) dst[i] = src[i];
 }
 
 // Resampling + intensity: one thread per output pixel, blockIdx.z = sample. extract_patch's
 // operations in its order and precision (this file is compiled without FMA contraction), so the
 // pixels are the CPU's bit for bit.
-__global__ void resample_kernel(const PatchJob* jobs, int S, float bg, float* out) {
+__global__ void resample_kernel(const PatchJob* jobs, const int32_t* table, const uint8_t* pool, int S, float bg,
+                                float* out) {
   const int jx = blockIdx.x * blockDim.x + threadIdx.x, iy = blockIdx.y * blockDim.y + threadIdx.y;
   if (jx >= S || iy >= S) return;
   const PatchJob& J = jobs[blockIdx.z];
@@ -58,8 +65,8 @@ __global__ void resample_kernel(const PatchJob* jobs, int S, float bg, float* ou
   const float x = rx + J.axx * static_cast<float>(jx), y = ry + J.ayx * static_cast<float>(jx);
   const int xi = min(static_cast<int>(x), J.bw - 2), yi = min(static_cast<int>(y), J.bh - 2);
   const float tx = x - static_cast<float>(xi), ty = y - static_cast<float>(yi);
-  const float p00 = texel(J, xi, yi, bg), p01 = texel(J, xi + 1, yi, bg);
-  const float p10 = texel(J, xi, yi + 1, bg), p11 = texel(J, xi + 1, yi + 1, bg);
+  const float p00 = texel(J, table, pool, xi, yi, bg), p01 = texel(J, table, pool, xi + 1, yi, bg);
+  const float p10 = texel(J, table, pool, xi, yi + 1, bg), p11 = texel(J, table, pool, xi + 1, yi + 1, bg);
   const float top = p00 + tx * (p01 - p00), bot = p10 + tx * (p11 - p10);
   float v = top + ty * (bot - top);
   v = J.gamma == 1.0f ? clamp01(J.alpha * v + J.beta) : clamp01(J.alpha * pow01(clamp01(v), J.gamma) + J.beta);
@@ -92,152 +99,154 @@ __global__ void blur_cols_kernel(const PatchJob* jobs, int S, const float* tmp, 
   v = J.filter == 2 ? clamp01(v + J.delta * (v - acc)) : clamp01(acc);
 }
 
+size_t aligned(size_t bytes) { return (bytes + 255) / 256 * 256; }
+
 }  // namespace
 
 struct GpuExtractor::Impl {
   std::shared_ptr<const Dataset> ds;
   ExtractConfig cfg;
-  size_t capacity, bytes = 0;
+  TileStager stager;
   int device = 0;  // the GPU current at construction (the rank's, dist::select_gpu)
-  struct Staged {
-    Tensor pixels;  // [height, width] u8 or u16
-    size_t bytes = 0;
-    int width = 0, height = 0, bits = 8;
-    IntensityMap map;  // sample → intensity (Image::intensity_map)
-  };
-  std::map<std::pair<int, int>, Staged> staged;   // (section, level) → device image
-  std::list<std::pair<int, int>> lru;             // front = most recent
-  std::set<std::pair<int, int>> batch;            // staged for the batch being built: never evicted
+  cudaStream_t stream = nullptr;
+  cudaEvent_t taken = nullptr, uploaded = nullptr, done = nullptr, copied[2] = {nullptr, nullptr};
   std::mutex mu;
-  Tensor d_jobs;  // u8, room for jobs_cap PatchJobs
-  size_t jobs_cap = 0;
-  Tensor d_tmp;  // f32, tmp_cap pixels
-  size_t tmp_cap = 0;
+  // Device buffers, kept (see the top of this file); capacities in bytes.
+  Tensor pool, upload, tmp, out[2];
+  size_t pool_cap = 0, upload_cap = 0, tmp_cap = 0, out_cap[2] = {0, 0};
+  uint8_t* pinned = nullptr;  // host side of the upload
+  size_t pinned_cap = 0;
+  int next_out = 0;
+  GpuStagingStats totals;
 
-  // Uploads level `level` of section `sec` in its native bits (band by band through the reader).
-  const Staged& stage(int sec, int level) {
-    const auto key = std::make_pair(sec, level);
-    batch.insert(key);
-    auto it = staged.find(key);
-    if (it != staged.end()) {
-      lru.remove(key);
-      lru.push_front(key);
-      return it->second;
-    }
-    const Image& img = ds->image(sec);
-    const Level& L = img.levels()[level];
-    Staged s;
-    s.width = static_cast<int>(L.width);
-    s.height = static_cast<int>(L.height);
-    s.bits = img.bits();
-    s.map = img.intensity_map();
-    const size_t bpp = s.bits / 8;
-    s.bytes = static_cast<size_t>(L.width) * L.height * bpp;
-    // Evict least recently used sections, but none this batch's jobs already point to (the cache
-    // then exceeds its capacity until the next batch).
-    while (bytes + s.bytes > capacity && !lru.empty() && !batch.count(lru.back())) {
-      auto old = staged.find(lru.back());
-      bytes -= old->second.bytes;
-      staged.erase(old);
-      lru.pop_back();
-    }
-    s.pixels = Tensor::empty({L.height, L.width}, bpp == 1 ? DType::u8 : DType::u16, Device::cuda);
-    const int64_t band = std::max<int64_t>(1, (int64_t(16) << 20) / std::max<int64_t>(1, L.width));
-    std::vector<float> f;
-    std::vector<uint8_t> raw;
-    const long top = (1L << s.bits) - 1;
-    for (int64_t y0 = 0; y0 < L.height; y0 += band) {
-      const int64_t h = std::min(band, L.height - y0);
-      f.resize(static_cast<size_t>(L.width * h));
-      raw.resize(f.size() * bpp);
-      img.read_region(level, 0, y0, L.width, h, f.data(), 0.0f);
-      for (size_t k = 0; k < f.size(); ++k) {  // back to the stored sample the reader converted
-        long q = std::lround(f[k] * static_cast<float>(top));
-        if (img.min_is_white()) q = top - q;
-        if (static_cast<float>(q) * s.map.a + s.map.b != f[k])  // the kernel's texel() must give the reader's bits
-          fail("GPU extraction: " + img.path() + ": pixel value " + std::to_string(f[k]) +
-               " is not a sample times 1/" + std::to_string(top) + " as the reader should give");
-        if (bpp == 1) raw[k] = static_cast<uint8_t>(q);
-        else reinterpret_cast<uint16_t*>(raw.data())[k] = static_cast<uint16_t>(q);
-      }
-      CYTOCON_CUDA_CHECK(cudaMemcpy(static_cast<uint8_t*>(s.pixels.raw()) + static_cast<size_t>(y0) * L.width * bpp,
-                                    raw.data(), raw.size(), cudaMemcpyHostToDevice));
-    }
-    bytes += s.bytes;
-    lru.push_front(key);
-    return staged.emplace(key, s).first->second;
+  Impl(std::shared_ptr<const Dataset> d, ExtractConfig c, size_t cache_bytes, int tile_px)
+      : ds(std::move(d)), cfg(c), stager(tile_px, cache_bytes) {}
+
+  ~Impl() {
+    if (!stream) return;
+    cudaStreamSynchronize(stream);
+    for (cudaEvent_t e : copied) cudaEventSynchronize(e);  // the engine's copies out of `out`
+    for (cudaEvent_t e : {taken, uploaded, done, copied[0], copied[1]}) cudaEventDestroy(e);
+    cudaStreamDestroy(stream);
+    if (pinned) cudaFreeHost(pinned);
   }
+
+  // Room for `need` bytes in t (capacity cap), from the engine's allocator, growing by half but
+  // not past `most` unless need is larger; keep: copy the old contents over (the tile pool).
+  void ensure(Tensor& t, size_t& cap, size_t need, size_t most = SIZE_MAX, bool keep = false) {
+    if (need <= cap) return;
+    const size_t bytes = std::max(need, std::min(cap + cap / 2, most));
+    Tensor fresh = Tensor::empty({static_cast<int64_t>(bytes)}, DType::u8, Device::cuda);
+    CYTOCON_CUDA_CHECK(cudaEventRecord(taken, static_cast<cudaStream_t>(cuda_stream_handle())));
+    CYTOCON_CUDA_CHECK(cudaStreamWaitEvent(stream, taken, 0));
+    if (keep && cap > 0) CYTOCON_CUDA_CHECK(cudaMemcpyAsync(fresh.raw(), t.raw(), cap, cudaMemcpyDeviceToDevice, stream));
+    // Nothing may still use the old block: this stream's work, and the engine's copies out of `out`.
+    CYTOCON_CUDA_CHECK(cudaStreamSynchronize(stream));
+    for (cudaEvent_t e : copied) CYTOCON_CUDA_CHECK(cudaEventSynchronize(e));
+    t = std::move(fresh);
+    cap = bytes;
+  }
+
+  Tensor cut(const std::vector<SampleRef>& refs, const std::vector<AugmentParams>& aug);
 };
 
-GpuExtractor::GpuExtractor(std::shared_ptr<const Dataset> ds, ExtractConfig cfg, size_t device_cache_bytes)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->ds = std::move(ds);
-  impl_->cfg = cfg;
-  impl_->capacity = device_cache_bytes;
-  CYTOCON_CUDA_CHECK(cudaGetDevice(&impl_->device));
+GpuExtractor::GpuExtractor(std::shared_ptr<const Dataset> ds, ExtractConfig cfg, size_t device_cache_bytes, int tile_px)
+    : impl_(std::make_unique<Impl>(std::move(ds), cfg, device_cache_bytes, tile_px)) {
+  Impl& m = *impl_;
+  CYTOCON_CUDA_CHECK(cudaGetDevice(&m.device));
+  (void)cuda_stream_handle();  // the engine's stream exists before this one waits on it
+  CYTOCON_CUDA_CHECK(cudaStreamCreateWithFlags(&m.stream, cudaStreamNonBlocking));
+  for (cudaEvent_t* e : {&m.taken, &m.uploaded, &m.done, &m.copied[0], &m.copied[1]})
+    CYTOCON_CUDA_CHECK(cudaEventCreateWithFlags(e, cudaEventDisableTiming));
 }
 
 GpuExtractor::~GpuExtractor() = default;
 
-size_t GpuExtractor::staged_bytes() const { return impl_->bytes; }
+GpuStagingStats GpuExtractor::stats() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  GpuStagingStats s = impl_->totals;
+  s.tiles = impl_->stager.stats();
+  s.pool_bytes = static_cast<size_t>(s.tiles.slots) * impl_->stager.slot_bytes();
+  return s;
+}
 
 Tensor GpuExtractor::extract(const std::vector<SampleRef>& refs, const std::vector<AugmentParams>& aug) {
-  check(refs.size() == aug.size(), "GpuExtractor::extract: refs and aug differ in length");
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  // The current device is per host thread: a loader worker would otherwise stage, allocate the
-  // batch and run the kernels on GPU 0 whichever GPU this rank trains on.
-  CYTOCON_CUDA_CHECK(cudaSetDevice(impl_->device));
-  const int S = impl_->cfg.patch_px;
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> lock(m.mu);
+  // The current device is per host thread: a loader worker would otherwise allocate and run the
+  // kernels on GPU 0 whichever GPU this rank trains on.
+  CYTOCON_CUDA_CHECK(cudaSetDevice(m.device));
+  if (refs.empty()) return Tensor::empty({0, m.cfg.patch_px, m.cfg.patch_px, 1}, DType::f32, Device::cuda);
+  try {
+    return m.cut(refs, aug);
+  } catch (...) {
+    m.stager.drop_missing();  // the device did not get this batch's new tiles
+    throw;
+  }
+}
+
+// One batch (extract, under the lock, on the extractor's device).
+Tensor GpuExtractor::Impl::cut(const std::vector<SampleRef>& refs, const std::vector<AugmentParams>& aug) {
+  Impl& m = *this;
+  const int S = m.cfg.patch_px;
   const size_t n = refs.size();
-  Tensor x = Tensor::empty({static_cast<int64_t>(n), S, S, 1}, DType::f32, Device::cuda);
-  if (n == 0) return x;
-  std::vector<PatchJob> jobs(n);
-  impl_->batch.clear();
-  for (size_t k = 0; k < n; ++k) {
-    const SampleRef& r = refs[k];
-    const Image& img = impl_->ds->image(r.section);
-    const PatchTransform t = patch_transform(img, impl_->ds->sections()[r.section], r, aug[k], impl_->cfg);
-    const auto& s = impl_->stage(r.section, t.level);
-    PatchJob& J = jobs[k];
-    J = PatchJob{};
-    const Box box = footprint(t, S);
-    check(box.w * box.h < (int64_t(1) << 31), "patch footprint too large");
-    J.ox = t.ox, J.oy = t.oy, J.axy = t.axy, J.ayy = t.ayy;
-    J.axx = static_cast<float>(t.axx), J.ayx = static_cast<float>(t.ayx);
-    J.x0 = box.x0, J.y0 = box.y0, J.bw = static_cast<int>(box.w), J.bh = static_cast<int>(box.h);
-    J.pixels = s.pixels.raw(), J.width = s.width, J.height = s.height, J.bits = s.bits;
-    J.map = s.map;
-    J.alpha = aug[k].alpha, J.beta = aug[k].beta, J.gamma = aug[k].gamma;
-    J.filter = static_cast<int>(aug[k].filter);
-    J.delta = aug[k].delta;
-    if (aug[k].filter != Filter::none) {
-      const std::vector<float> w = gaussian_taps(aug[k].sigma);  // the CPU's taps, bit for bit
-      J.radius = static_cast<int>(w.size() / 2);
-      check(J.radius <= kMaxRadius, "GPU extraction: blur sigma above 1 px is not supported");
-      std::copy(w.begin(), w.end(), J.taps);
-    }
+  std::vector<PatchJob> jobs = plan_batch(m.stager, *m.ds, refs, aug, m.cfg);
+  const std::vector<int32_t>& table = m.stager.table();
+  const std::vector<int32_t>& slots = m.stager.missing_slots();
+  // One upload: jobs | tile tables | slots of the new tiles | the new tiles.
+  const size_t at_table = aligned(n * sizeof(PatchJob));
+  const size_t at_slots = at_table + aligned(std::max<size_t>(1, table.size()) * sizeof(int32_t));
+  const size_t at_tiles = at_slots + aligned(std::max<size_t>(1, slots.size()) * sizeof(int32_t));
+  const size_t bytes = at_tiles + m.stager.missing_bytes();
+  CYTOCON_CUDA_CHECK(cudaEventSynchronize(m.uploaded));  // the last upload has left the pinned buffer
+  if (m.pinned_cap < bytes) {
+    if (m.pinned) CYTOCON_CUDA_CHECK(cudaFreeHost(m.pinned));
+    m.pinned = nullptr;
+    m.pinned_cap = 0;
+    CYTOCON_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&m.pinned), bytes + bytes / 2));
+    m.pinned_cap = bytes + bytes / 2;
   }
-  if (impl_->jobs_cap < n) {
-    impl_->d_jobs = Tensor();  // back to the cache before the larger one is taken
-    impl_->d_jobs = Tensor::empty({static_cast<int64_t>(n * sizeof(PatchJob))}, DType::u8, Device::cuda);
-    impl_->jobs_cap = n;
-  }
+  m.stager.pack(m.pinned + at_tiles);
+  std::memcpy(m.pinned, jobs.data(), n * sizeof(PatchJob));
+  std::memcpy(m.pinned + at_table, table.data(), table.size() * sizeof(int32_t));
+  std::memcpy(m.pinned + at_slots, slots.data(), slots.size() * sizeof(int32_t));
+  m.ensure(m.pool, m.pool_cap, static_cast<size_t>(m.stager.stats().slots) * m.stager.slot_bytes(),
+           m.stager.capacity_bytes(), true);
+  m.ensure(m.upload, m.upload_cap, bytes);
   const size_t px = n * static_cast<size_t>(S) * S;
-  if (impl_->tmp_cap < px) {
-    impl_->d_tmp = Tensor();
-    impl_->d_tmp = Tensor::empty({static_cast<int64_t>(px)}, DType::f32, Device::cuda);
-    impl_->tmp_cap = px;
-  }
-  const auto* d_jobs = static_cast<const PatchJob*>(impl_->d_jobs.raw());
-  float* d_tmp = impl_->d_tmp.data<float>();
-  CYTOCON_CUDA_CHECK(cudaMemcpy(impl_->d_jobs.raw(), jobs.data(), n * sizeof(PatchJob), cudaMemcpyHostToDevice));
+  m.ensure(m.tmp, m.tmp_cap, px * sizeof(float));
+  const int r = m.next_out;
+  m.next_out ^= 1;
+  m.ensure(m.out[r], m.out_cap[r], px * sizeof(float));
+
+  uint8_t* up = static_cast<uint8_t*>(m.upload.raw());
+  CYTOCON_CUDA_CHECK(cudaMemcpyAsync(up, m.pinned, bytes, cudaMemcpyHostToDevice, m.stream));
+  CYTOCON_CUDA_CHECK(cudaEventRecord(m.uploaded, m.stream));
+  auto* pool = static_cast<uint8_t*>(m.pool.raw());
+  if (!slots.empty())
+    scatter_tiles_kernel<<<static_cast<unsigned>(slots.size()), 256, 0, m.stream>>>(
+        reinterpret_cast<const uint32_t*>(up + at_tiles), reinterpret_cast<const int32_t*>(up + at_slots),
+        static_cast<int>(m.stager.slot_bytes() / 4), reinterpret_cast<uint32_t*>(pool));
+  CYTOCON_CUDA_CHECK(cudaStreamWaitEvent(m.stream, m.copied[r], 0));  // out[r]'s last batch was copied
+  const auto* d_jobs = reinterpret_cast<const PatchJob*>(up);
+  const auto* d_table = reinterpret_cast<const int32_t*>(up + at_table);
+  float* out = static_cast<float*>(m.out[r].raw());
+  float* d_tmp = static_cast<float*>(m.tmp.raw());
   const dim3 block(32, 8), grid((S + 31) / 32, (S + 7) / 8, static_cast<unsigned>(n));
-  float* out = x.data<float>();
-  resample_kernel<<<grid, block>>>(d_jobs, S, impl_->cfg.background, out);
-  blur_rows_kernel<<<grid, block>>>(d_jobs, S, out, d_tmp);
-  blur_cols_kernel<<<grid, block>>>(d_jobs, S, d_tmp, out);
+  resample_kernel<<<grid, block, 0, m.stream>>>(d_jobs, d_table, pool, S, m.cfg.background, out);
+  blur_rows_kernel<<<grid, block, 0, m.stream>>>(d_jobs, S, out, d_tmp);
+  blur_cols_kernel<<<grid, block, 0, m.stream>>>(d_jobs, S, d_tmp, out);
   CYTOCON_CUDA_LAUNCHED();
-  CYTOCON_CUDA_CHECK(cudaDeviceSynchronize());
+  CYTOCON_CUDA_CHECK(cudaEventRecord(m.done, m.stream));
+  // Handed over on the engine's stream (top of this file).
+  auto engine = static_cast<cudaStream_t>(cuda_stream_handle());
+  Tensor x = Tensor::empty({static_cast<int64_t>(n), S, S, 1}, DType::f32, Device::cuda);
+  CYTOCON_CUDA_CHECK(cudaStreamWaitEvent(engine, m.done, 0));
+  CYTOCON_CUDA_CHECK(cudaMemcpyAsync(x.raw(), out, px * sizeof(float), cudaMemcpyDeviceToDevice, engine));
+  CYTOCON_CUDA_CHECK(cudaEventRecord(m.copied[r], engine));
+  m.totals.batches += 1;
+  m.totals.patches += n;
+  m.totals.uploaded_bytes += bytes;
   return x;
 }
 

@@ -1,7 +1,7 @@
 // Tile-level GPU staging on the host (data/tile_staging.h): Image::read_samples gives the samples
 // behind read_region for every reader; the stager's tables find every footprint pixel in the
 // slot pool as a device would hold it (across batches, with evictions), its LRU keeps the tiles of
-// the batch being built, and a failed read leaves nothing resident.
+// the batch being built, and a failed read or a dropped batch leaves nothing resident.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -201,6 +201,30 @@ TEST(TileStaging, AFailedReadLeavesNothingResident) {
   st.begin_batch();
   st.add(bad, 0, 0, Box{0, 0, 20, 20});
   EXPECT_EQ(st.missing_slots().size(), 4u) << "tiles whose read failed are read again";
+}
+
+TEST(TileStaging, DroppedTilesAreSentAgainAndTheOthersStay) {
+  const auto images = sample_images(temp_dir("drop"));
+  const Image& img = *images[0];
+  TileStager st(16, size_t(1) << 20);
+  auto tile = [](int64_t tx, int64_t ty) { return Box{tx * 16, ty * 16, 16, 16}; };
+  st.begin_batch();
+  st.add(img, 0, 0, tile(0, 0));
+  std::vector<uint8_t> buf(st.missing_bytes());
+  st.pack(buf.data());  // uploaded: (0, 0) resident
+  st.begin_batch();
+  st.add(img, 0, 0, tile(0, 0));
+  st.add(img, 0, 0, tile(1, 0));
+  st.add(img, 0, 0, tile(2, 0));
+  ASSERT_EQ(st.missing_slots().size(), 2u);
+  st.drop_missing();  // this batch's upload failed
+  st.begin_batch();
+  st.add(img, 0, 0, tile(0, 0));
+  EXPECT_TRUE(st.missing_slots().empty()) << "a tile of an earlier batch stays";
+  st.add(img, 0, 0, tile(1, 0));
+  st.add(img, 0, 0, tile(2, 0));
+  EXPECT_EQ(st.missing_slots().size(), 2u) << "the dropped tiles are sent again";
+  EXPECT_EQ(st.stats().slots, 3) << "into the slots they had";
 }
 
 TEST(TileStaging, RejectsABadTileSize) {

@@ -1,6 +1,7 @@
 // The GPU extraction gives the CPU's pixels bit for bit (gpu_extract.h), for plain and augmented
 // patches, from 8-bit, 16-bit (with a pyramid: the patch comes from level 1) and MinIsWhite
-// sections.
+// sections; also with small device tiles, footprints across tile borders and the image edge, and a
+// tile cache small enough that batches evict each other's tiles.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -73,8 +74,47 @@ TEST(GpuExtract, MatchesCpuBitForBit) {
     }
     EXPECT_EQ(differing, 0u) << (augment ? "augmented" : "plain") << ": patches differing from the CPU's of "
                              << refs.size();
-    EXPECT_GT(gpu.staged_bytes(), 0u);
+    EXPECT_GT(gpu.stats().uploaded_bytes, 0u);
   }
+}
+
+TEST(GpuExtract, SmallTilesAndAnEvictingCacheGiveTheCpuBits) {
+  if (!cuda_available()) GTEST_SKIP() << "no usable CUDA device";
+  auto ds = mixed_dataset(temp_dir("gpu_tiles"));
+  Sampler sampler(ds, {Split::train, 16, 3});
+  std::vector<SampleRef> refs = sampler.range(0, 0, sampler.size());
+  // Points at the corners of every section: footprints reach past the image edge.
+  for (int32_t sec = 0; sec < 3; ++sec)
+    for (float x : {1.0f, 398.0f})
+      for (float y : {2.0f, 297.0f}) {
+        SampleRef r = refs[0];
+        r.section = sec, r.x = x, r.y = y, r.index = static_cast<int64_t>(refs.size());
+        refs.push_back(r);
+      }
+  const ExtractConfig cfg{65, 3.0, 0.9f};
+  std::vector<AugmentParams> aug;
+  for (const auto& r : refs) aug.push_back(draw_augment(7, 0, static_cast<uint32_t>(r.index)));
+  // 32-px tiles (32×16 at 16 bits), 48 of them: one batch of 8 patches touches up to ~70 tiles.
+  GpuExtractor gpu(ds, cfg, 48 * 32 * 32, 32);
+  ExtractScratch scratch;
+  std::vector<float> c(65 * 65);
+  size_t differing = 0;
+  for (int pass = 0; pass < 2; ++pass)
+    for (size_t b = 0; b < refs.size(); b += 8) {
+      const size_t e = std::min(refs.size(), b + 8);
+      const std::vector<SampleRef> br(refs.begin() + b, refs.begin() + e);
+      const std::vector<AugmentParams> ba(aug.begin() + b, aug.begin() + e);
+      const std::vector<float> g = gpu.extract(br, ba).to_vector<float>();
+      for (size_t k = 0; k < br.size(); ++k) {
+        extract_patch(*ds, br[k], ba[k], cfg, c.data(), scratch);
+        differing += std::memcmp(c.data(), g.data() + k * c.size(), c.size() * sizeof(float)) != 0;
+      }
+    }
+  EXPECT_EQ(differing, 0u) << "patches differing from the CPU's of " << 2 * refs.size();
+  const GpuStagingStats st = gpu.stats();
+  EXPECT_GT(st.tiles.evictions, 0u) << "the cache was small enough to evict";
+  EXPECT_GT(st.tiles.hits, 0u);
+  EXPECT_EQ(st.patches, 2 * refs.size());
 }
 
 }  // namespace
