@@ -19,7 +19,7 @@ struct PrepareOptions {
   double shift_mm = 0.2;    // the largest augmentation translation (paper §3)
   float background = 1.0f;  // outside the source image (data.background)
   int tile = 512;
-  StoreCodec codec = StoreCodec::zstd;
+  StoreCodec codec = StoreCodec::none;  // the fastest to read (docs/data.md, "Prepared store")
 };
 
 // How far from a sample point (in output pixels) a patch may read: the patch's half-diagonal at
