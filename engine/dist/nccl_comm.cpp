@@ -1,8 +1,9 @@
 // NcclComm: device-buffer collectives on the GPU with NCCL; host buffers go to MPI.
 // The NCCL unique id is made on rank 0 and broadcast over MPI. Every NCCL operation is enqueued
 // on this communicator's stream and then polled: completion, an asynchronous NCCL error, or the
-// collective timeout. On error or timeout the NCCL communicator is aborted (ncclCommAbort, which
-// releases the kernels blocked on peers) and the job ends through MPI_Abort with the message.
+// collective timeout. On an NCCL error or timeout the NCCL communicator is aborted (ncclCommAbort,
+// which releases the kernels blocked on peers) and the job ends through MPI_Abort with the message.
+// A failed CUDA call throws (engine/cuda/check.h); dist::run ends the job with its message.
 #include <cuda_runtime.h>
 #include <nccl.h>
 
@@ -10,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "engine/cuda/check.h"
 #include "engine/dist/gpu.h"
 #include "engine/dist/mpi_comm.h"
 
@@ -32,7 +34,7 @@ class NcclComm final : public Comm {
     ncclUniqueId id;
     if (host.rank() == 0) nccl_check(ncclGetUniqueId(&id), "ncclGetUniqueId");
     host.broadcast(&id, sizeof id, 0, Device::cpu);
-    cuda_check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+    CYTOCON_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     // Init blocks until every rank joins: bounded by the MPI watchdog.
     Watchdog::Wait w(&host.watchdog(), "ncclCommInitRank");
     nccl_check(ncclCommInitRank(&comm_, host.size(), id, host.rank()), "ncclCommInitRank");
@@ -84,7 +86,7 @@ class NcclComm final : public Comm {
  private:
   // The Comm API is synchronous: inputs were written by kernels on other streams, so wait for
   // the device before NCCL reads them.
-  void ready() { cuda_check(cudaDeviceSynchronize(), "cudaDeviceSynchronize before an NCCL collective"); }
+  void ready() { CYTOCON_CUDA_CHECK(cudaDeviceSynchronize()); }
 
   // Poll until the collective completes; bounded by the collective timeout.
   void wait(const char* what) {
@@ -108,9 +110,6 @@ class NcclComm final : public Comm {
   void nccl_check(ncclResult_t r, const char* call) {
     if (r == ncclSuccess || pending(r)) return;
     abort(std::string(call) + " failed: " + ncclGetErrorString(r) + (comm_ ? last_error(comm_) : ""));
-  }
-  void cuda_check(cudaError_t e, const char* call) {
-    if (e != cudaSuccess) abort(std::string(call) + " failed: " + cudaGetErrorString(e));
   }
 
   MpiComm& host_;
