@@ -1,8 +1,9 @@
-// The choice keys of the run configuration, parsed once where the configuration or a program's
-// flags are read: an enum per key, and its values' names in the enum's order (what config.toml,
-// log.jsonl and the checkpoints' metadata write, what error messages list). train.mode and
-// train.precision are the engine's ReduceMode and Precision; --device of the tools the engine's
-// Device.
+// The choice keys of the run configuration and the programs' choice flags, parsed once where the
+// configuration or a program's flags are read: an enum per key, and its values' names in the enum's
+// order (what config.toml, log.jsonl and the checkpoints' metadata write, what error messages
+// list). train.mode and train.precision are the engine's ReduceMode and Precision; --device of
+// cytocon-bench and cytocon-probe the engine's Device, of cytocon-eval and cytocon-map DeviceChoice
+// (as train.device).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "engine/backend.h"
 #include "engine/precision.h"
 #include "engine/shards.h"
 #include "engine/tensor.h"
@@ -19,8 +21,9 @@ namespace cytocon::config {
 enum class Stage : uint8_t { supcon, linear, ce };           // train.stage
 enum class Optimizer : uint8_t { lars, sgd };                // train.optimizer
 enum class Schedule : uint8_t { constant, cosine };          // train.schedule
-enum class DeviceChoice : uint8_t { automatic, cpu, cuda };  // train.device: auto | cpu | cuda
+enum class DeviceChoice : uint8_t { automatic, cpu, cuda };  // train.device, --device: auto | cpu | cuda
 enum class Extractor : uint8_t { automatic, cpu, gpu };      // data.extractor: auto | cpu | gpu
+enum class Smoothing : uint8_t { viterbi, none };            // cytocon-map --smooth (map/sequence.h)
 
 // The names of E's values, in the enum's order.
 template <class E>
@@ -31,6 +34,7 @@ const std::vector<std::string>& names() {
     else if constexpr (std::is_same_v<E, Schedule>) return {"constant", "cosine"};
     else if constexpr (std::is_same_v<E, DeviceChoice>) return {"auto", "cpu", "cuda"};
     else if constexpr (std::is_same_v<E, Extractor>) return {"auto", "cpu", "gpu"};
+    else if constexpr (std::is_same_v<E, Smoothing>) return {"viterbi", "none"};
     else if constexpr (std::is_same_v<E, ReduceMode>) return {reduce_mode_name(E::deterministic), reduce_mode_name(E::fast)};
     else if constexpr (std::is_same_v<E, Precision>)
       return {precision_name(E::fp32), precision_name(E::tf32), precision_name(E::bf16)};
@@ -65,6 +69,17 @@ E parse_choice(const std::string& what, const std::string& s) {
     fail(what + " " + s + ": expected " + list);
   }
   return static_cast<E>(i);
+}
+
+// The device `want` names: the CPU, CUDA (fails without a usable CUDA device, naming the choice as
+// `given`, e.g. "--device cuda") or, for auto, CUDA when usable.
+inline Device pick_device(DeviceChoice want, const std::string& given) {
+  if (want == DeviceChoice::cpu) return Device::cpu;
+  if (want == DeviceChoice::cuda) {
+    check(cuda_available(), given + " but no usable CUDA device (or a build without CUDA)");
+    return Device::cuda;
+  }
+  return cuda_available() ? Device::cuda : Device::cpu;
 }
 
 }  // namespace cytocon::config

@@ -13,23 +13,13 @@ namespace cytocon::eval {
 
 namespace fs = std::filesystem;
 
-Device pick_device(const std::string& want) {
-  if (want == "cpu") return Device::cpu;
-  check(want == "cuda" || want == "auto", "--device " + want + ": expected cpu, cuda or auto");
-  if (want == "cuda") {
-    check(cuda_available(), "--device cuda but no usable CUDA device (or a build without CUDA)");
-    return Device::cuda;
-  }
-  return cuda_available() ? Device::cuda : Device::cpu;
-}
-
 std::string default_model_name(const std::string& checkpoint) {
   fs::path dir = fs::absolute(checkpoint).parent_path();
   if (dir.filename() == "checkpoints") dir = dir.parent_path();
   return dir.filename().string();
 }
 
-Predictor::Predictor(const std::string& checkpoint, const ModelOverrides& o, const std::string& device)
+Predictor::Predictor(const std::string& checkpoint, const ModelOverrides& o, config::DeviceChoice device)
     : checkpoint_(checkpoint) {
   // What the file says about the run: its resolved config (if stored), stage, classes.
   std::string config_text;
@@ -88,7 +78,7 @@ Predictor::Predictor(const std::string& checkpoint, const ModelOverrides& o, con
   nc.num_classes = static_cast<int>(num_classes_);
   net_ = std::make_unique<models::Network>(nc);
   models::load_weights(*net_, checkpoint, models::LoadScope::all);
-  device_ = pick_device(device);
+  device_ = config::pick_device(device, "--device cuda");
   net_->to(device_);
 }
 

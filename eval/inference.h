@@ -22,8 +22,6 @@ struct ModelOverrides {
   std::string centrelines;  // data.centrelines: auto | annotated | derived
 };
 
-// Device by name: "cpu", "cuda" (fails without a usable device) or "auto" (CUDA when usable).
-Device pick_device(const std::string& want);
 // The model's name in reports: the run directory (the file's parent, or its parent's parent for
 // RUN/checkpoints/...).
 std::string default_model_name(const std::string& checkpoint);
@@ -31,7 +29,7 @@ std::string default_model_name(const std::string& checkpoint);
 class Predictor {
  public:
   // Fails naming the file when it has no classifier ("a supcon checkpoint has no classifier").
-  Predictor(const std::string& checkpoint, const ModelOverrides& o, const std::string& device);
+  Predictor(const std::string& checkpoint, const ModelOverrides& o, config::DeviceChoice device);
   const config::Config& config() const { return cfg_; }  // resolved: stored config + overrides
   bool has_stored_config() const { return has_config_; }
   const std::string& stage() const { return stage_; }

@@ -25,15 +25,15 @@ using namespace cytocon;
 int main(int argc, char** argv) {
   CLI::App app{"cytocon-eval: metrics, Ward clusters, t-SNE and report of a trained network"};
   eval::EvalOptions o;
-  std::string compare;
+  std::string compare, split = "test", device = "auto";  // the choices, parsed into o below
   std::vector<std::string> dirs;
   app.add_option("--checkpoint", o.checkpoint, "weights (final.safetensors) or checkpoint with a classifier");
   app.add_option("--data", o.data, "dataset directory (manifest.csv, labels.txt)");
-  app.add_option("--split", o.split, "test (X_te) or unseen (X_un)")
+  app.add_option("--split", split, "test (X_te) or unseen (X_un)")
       ->capture_default_str()
       ->check(CLI::IsMember({"test", "unseen"}));
   app.add_option("--out", o.out, "output directory");
-  app.add_option("--device", o.device, "auto, cpu or cuda")->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("--device", device, "auto, cpu or cuda")->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_option("--batch", o.batch, "patches per forward pass")->capture_default_str()->check(CLI::Range(1, 65536));
   app.add_option("--clusters", o.clusters, "Ward clusters k")->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("--tsne-iterations", o.tsne_iterations, "t-SNE iterations (0: no t-SNE)")
@@ -76,6 +76,8 @@ int main(int argc, char** argv) {
     if (!dirs.empty()) program::usage_error("unexpected argument " + dirs[0] + " (directories go with --compare)");
     if (o.checkpoint.empty() || o.data.empty() || o.out.empty())
       fail("give --checkpoint FILE --data DIR --out DIR (or --compare OUT.md DIR...)");
+    o.split = data::parse_split(split);  // CLI11 checked both
+    o.device = config::parse_choice<config::DeviceChoice>("--device", device);
     eval::run_evaluation(o);
     return 0;
   });

@@ -42,8 +42,7 @@ void say(const EvalOptions& opt, const std::string& s) {
 }
 
 void check_options(const EvalOptions& opt) {
-  check(opt.split == "test" || opt.split == "unseen",
-        "--split " + opt.split + ": expected test (X_te) or unseen (X_un)");
+  check(opt.split != data::Split::train, "--split train: expected test (X_te) or unseen (X_un)");
   check(opt.batch >= 1, "--batch " + std::to_string(opt.batch) + ": expected >= 1");
   check(opt.clusters >= 1, "--clusters " + std::to_string(opt.clusters) + ": expected >= 1");
   check(!opt.out.empty(), "give --out DIR");
@@ -132,16 +131,16 @@ void write_numbers(const EvalOptions& opt, const config::Config& cfg, const Eval
                         {{"h", Tensor::from_vector(f.h, {n, dim})},
                          {"logits", Tensor::from_vector(f.scores, {n, classes})},
                          {"labels", Tensor::from_vector(f.labels, {n})}},
-                        {{"model", info.model}, {"split", opt.split}, {"checkpoint", opt.checkpoint}});
+                        {{"model", info.model}, {"split", info.split}, {"checkpoint", opt.checkpoint}});
   if (!opt.dump_patches.empty()) {
     const int64_t px = cfg.data.patch_px;
     io::write_safetensors(opt.dump_patches,
                           {{"x", Tensor::from_vector(f.patches, {n, px, px, 1})}, {"index", Tensor::from_vector(f.points, {n})}},
-                          {{"split", opt.split}, {"data", opt.data}, {"um_per_px", fmt_g(cfg.data.um_per_px)},
+                          {{"split", info.split}, {"data", opt.data}, {"um_per_px", fmt_g(cfg.data.um_per_px)},
                            {"patch_px", std::to_string(px)}});
   }
   io::write_file_atomic(opt.out + "/clusters.md", "# Ward clusters of " + info.model + " features on " +
-                                                      dataset_name(opt.split) + " (paper Table 1)\n\n" +
+                                                      dataset_name(info.split) + " (paper Table 1)\n\n" +
                                                       composition_markdown(comp, info.names, info.brains));
 }
 
@@ -162,10 +161,10 @@ void write_tsne(const EvalOptions& opt, EvalInfo& info, const Features& f, int64
   std::vector<int32_t> cluster0(n);
   for (int64_t i = 0; i < n; ++i) cluster0[i] = cluster[i] - 1;
   write_tsne_csv(opt.out + "/tsne.csv", f.rows, ts.y, info.names);
-  plot::plot_scatter(opt.out + "/tsne.png", "t-SNE of " + info.model + " features on " + dataset_name(opt.split) +
+  plot::plot_scatter(opt.out + "/tsne.png", "t-SNE of " + info.model + " features on " + dataset_name(info.split) +
                                                 ", coloured by Ward cluster", ts.y, cluster0, cluster_names);
   plot::plot_scatter(opt.out + "/tsne_areas.png", "t-SNE of " + info.model + " features on " +
-                                                      dataset_name(opt.split) + ", coloured by area", ts.y, f.labels,
+                                                      dataset_name(info.split) + ", coloured by area", ts.y, f.labels,
                      info.names);
   char line[200];
   std::snprintf(line, sizeof line, "t-SNE: %d iterations in %.1f s", opt.tsne_iterations, info.seconds_tsne);
@@ -191,12 +190,12 @@ void run_evaluation(const EvalOptions& opt) {
                  fmt_g(cfg.data.um_per_px) + " um/px, centreline spacing " + fmt_g(cfg.data.spacing_um) +
                  " um, test fraction " + fmt_g(cfg.data.test_fraction));
   const auto ds = open_dataset(opt, net);
-  const data::Split split = data::parse_split(opt.split);
-  const int64_t n = static_cast<int64_t>(ds->points_in(split).size());
-  check(n >= 2, opt.data + ": split " + opt.split + " has " + std::to_string(n) +
+  const std::string split = data::split_name(opt.split);
+  const int64_t n = static_cast<int64_t>(ds->points_in(opt.split).size());
+  check(n >= 2, opt.data + ": split " + split + " has " + std::to_string(n) +
                     " centreline points; need at least 2 to evaluate");
   check(opt.clusters <= n, "--clusters " + std::to_string(opt.clusters) + ": more clusters than the " +
-                               std::to_string(n) + " centreline points of " + dataset_name(opt.split));
+                               std::to_string(n) + " centreline points of " + dataset_name(split));
   io::claim_output_dir(opt.out, evaluation_outputs(), opt.overwrite,
                        "choose another --out or give --overwrite to replace them");
   if (!opt.dump_patches.empty())
@@ -207,13 +206,13 @@ void run_evaluation(const EvalOptions& opt) {
   info.checkpoint = opt.checkpoint;
   info.stage = net.stage();
   info.data = opt.data;
-  info.split = opt.split;
+  info.split = split;
   info.names = ds->labels();
   info.clusters = opt.clusters;
-  say(opt, "evaluating " + info.model + " on " + dataset_name(opt.split) + ": " + std::to_string(n) +
+  say(opt, "evaluating " + info.model + " on " + dataset_name(info.split) + ": " + std::to_string(n) +
                " patches of " + std::to_string(cfg.data.patch_px) + " px at " + fmt_g(cfg.data.um_per_px) +
                " um/px, device " + device_name(net.device()));
-  Features f = compute_features(opt, net, ds, split, n, info);
+  Features f = compute_features(opt, net, ds, opt.split, n, info);
   const int64_t dim = net.feature_dim(), classes = net.num_classes();
 
   // Predictions: the top 3 areas of each point, and the metrics.
@@ -223,7 +222,7 @@ void run_evaluation(const EvalOptions& opt) {
   for (int64_t i = 0; i < n; ++i) f.rows[i].top.assign(top.begin() + i * k, top.begin() + (i + 1) * k);
   char line[200];
   std::snprintf(line, sizeof line, "%s: weighted F1 %.1f%%, top-1 %.1f%%, top-3 %.1f%% (n = %lld, %.1f s)",
-                dataset_name(opt.split).c_str(), 100 * m.f1_weighted, 100 * m.top1, 100 * m.top3,
+                dataset_name(info.split).c_str(), 100 * m.f1_weighted, 100 * m.top1, 100 * m.top3,
                 static_cast<long long>(n), info.seconds_features);
   say(opt, line);
 
@@ -241,7 +240,7 @@ void run_evaluation(const EvalOptions& opt) {
 
   // Files first (the numbers), then the figures.
   write_numbers(opt, cfg, info, f, n, dim, classes, linkage, comp);
-  plot::plot_confusion(opt.out + "/confusion.png", "Confusion matrix: " + info.model + " on " + dataset_name(opt.split),
+  plot::plot_confusion(opt.out + "/confusion.png", "Confusion matrix: " + info.model + " on " + dataset_name(info.split),
                        m.confusion, info.names);
   if (opt.tsne_iterations > 0) write_tsne(opt, info, f, n, dim, cluster);
   write_metrics_json(opt.out + "/metrics.json", info, m);

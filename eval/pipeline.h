@@ -5,14 +5,17 @@
 #include <string>
 #include <vector>
 
+#include "config/choices.h"
+#include "data/dataset.h"
+
 namespace cytocon::eval {
 
 struct EvalOptions {
   std::string checkpoint;    // weights file or training checkpoint (with a classifier)
   std::string data;          // dataset directory
-  std::string split = "test";  // "test" (X_te) | "unseen" (X_un)
+  data::Split split = data::Split::test;  // test (X_te) | unseen (X_un)
   std::string out;           // output directory (created)
-  std::string device = "auto";  // "auto" | "cpu" | "cuda"
+  config::DeviceChoice device = config::DeviceChoice::automatic;
   int64_t batch = 64;
   int clusters = 10;
   int tsne_iterations = 1000;  // 0: no t-SNE

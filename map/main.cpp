@@ -19,9 +19,10 @@ using namespace cytocon;
 int main(int argc, char** argv) {
   CLI::App app{"cytocon-map: areas along the cortical ribbon of new sections, as QuPath GeoJSON and PNG"};
   map::MapOptions o;
+  std::string split = "all", smooth = "viterbi", device = "auto";  // the choices, parsed into o below
   app.add_option("--checkpoint", o.checkpoint, "classifier weights (stage linear or ce)")->required();
   app.add_option("--data", o.data, "dataset directory (manifest.csv, labels.txt)");
-  app.add_option("--split", o.split, "sections of --data: train, test, unseen or all")
+  app.add_option("--split", split, "sections of --data: train, test, unseen or all")
       ->capture_default_str()
       ->check(CLI::IsMember({"train", "test", "unseen", "all"}));
   app.add_option("--image", o.image, "one section image (grayscale TIFF, PNG, JPEG)");
@@ -41,14 +42,14 @@ int main(int argc, char** argv) {
   app.add_option("--min-tissue-mm2", o.min_tissue_mm2, "smallest tissue component kept (grid)")
       ->capture_default_str()
       ->check(program::finite(Range{0, 1e6}));
-  app.add_option("--smooth", o.smooth, "decoding along each centreline: viterbi or none")->capture_default_str();
+  app.add_option("--smooth", smooth, "decoding along each centreline: viterbi or none")->capture_default_str();
   app.add_option("--penalty", o.penalty, "Viterbi penalty per area switch (nats*mm)")
       ->capture_default_str()
       ->check(program::finite(Range{0, 1e15}));
   app.add_option("--sweep", o.sweep, "also score these penalties (penalty_sweep.csv), to choose --penalty on X_te")
       ->delimiter(',')
       ->check(program::finite(Range{0, 1e15}));
-  app.add_option("--device", o.device, "auto, cpu or cuda")->capture_default_str();
+  app.add_option("--device", device, "auto, cpu or cuda")->capture_default_str();
   app.add_option("--batch", o.batch, "patches per forward pass")->capture_default_str()->check(CLI::Range(1, 65536));
   app.add_option("--threads", o.threads, "patch extraction threads (0: one per core)")->check(CLI::Range(0, 1024));
   app.add_option("--name", o.name, "model name in reports (default: the run directory)");
@@ -58,6 +59,9 @@ int main(int argc, char** argv) {
       ->check(program::finite(Range{0, 100, true}));
   app.add_flag("--quiet", o.quiet, "no progress lines");
   return program::main("cytocon-map", app, argc, argv, [&] {  // exit 0 / 1 / 2 (docs/errors.md)
+    if (split != "all") o.split = data::parse_split(split);  // CLI11 checked it
+    o.smooth = config::parse_choice<config::Smoothing>("--smooth", smooth);
+    o.device = config::parse_choice<config::DeviceChoice>("--device", device);
     map::run_map(o);
     return 0;
   });

@@ -70,9 +70,6 @@ void say(const MapOptions& opt, const std::string& s) {
 // The flags that need no file to be checked.
 void check_options(const MapOptions& opt) {
   check(opt.data.empty() != opt.image.empty(), "give either --data DIR or --image FILE");
-  check(opt.split == "train" || opt.split == "test" || opt.split == "unseen" || opt.split == "all",
-        "--split " + opt.split + ": expected train, test, unseen or all");
-  check(opt.smooth == "viterbi" || opt.smooth == "none", "--smooth " + opt.smooth + ": expected viterbi or none");
   check(opt.penalty >= 0, "--penalty " + fmt_g(opt.penalty) + ": expected >= 0");
   for (double lam : opt.sweep) check(lam >= 0, "--sweep " + fmt_g(lam) + ": penalties must be >= 0");
   check(opt.batch >= 1, "--batch " + std::to_string(opt.batch) + ": expected >= 1");
@@ -146,10 +143,11 @@ Plan plan_dataset(const MapOptions& opt, const eval::Predictor& net, const Sampl
   check(ds->num_classes() == net.num_classes(),
         opt.checkpoint + ": classifier has " + std::to_string(net.num_classes()) + " classes but " + opt.data +
             "/labels.txt lists " + std::to_string(ds->num_classes()) + " areas");
-  plan.source = opt.data + " (" + opt.split + ")";
+  const std::string split = opt.split ? data::split_name(*opt.split) : "all";
+  plan.source = opt.data + " (" + split + ")";
   for (size_t k = 0; k < ds->sections().size(); ++k) {
     const data::Section& d = ds->sections()[k];
-    if (opt.split != "all" && d.split != data::parse_split(opt.split)) continue;
+    if (opt.split && d.split != *opt.split) continue;
     SectionMap s;
     s.brain = d.brain, s.section = d.name, s.image_path = d.image_path, s.annotation_path = d.annotation_path;
     s.um_per_px = d.um_per_px, s.width = d.width, s.height = d.height;
@@ -158,7 +156,7 @@ Plan plan_dataset(const MapOptions& opt, const eval::Predictor& net, const Sampl
     add_points(s, &a, *plan.images.back(), plan.names, opt, at);
     plan.sections.push_back(std::move(s));
   }
-  check(!plan.sections.empty(), opt.data + ": no section in split " + opt.split);
+  check(!plan.sections.empty(), opt.data + ": no section in split " + split);
   return plan;
 }
 
@@ -383,8 +381,8 @@ MapRun describe_run(const MapOptions& opt, const eval::Predictor& net, const Pla
   run.checkpoint = opt.checkpoint;
   run.source = plan.source;
   run.names = plan.names;
-  run.smooth = opt.smooth;
-  run.penalty = opt.smooth == "viterbi" ? opt.penalty : 0;
+  run.smooth = config::name(opt.smooth);
+  run.penalty = opt.smooth == config::Smoothing::viterbi ? opt.penalty : 0;
   run.spacing_um = at.spacing_um;
   run.grid_um = at.grid_um;
   run.patch_px = net.patch_px();
@@ -399,7 +397,8 @@ MapRun describe_run(const MapOptions& opt, const eval::Predictor& net, const Pla
 
 // Per section SECTION.geojson and SECTION.png (with its .svg).
 void write_section_maps(const MapOptions& opt, const Plan& plan, const MapRun& run) {
-  const std::string decoding = opt.smooth == "viterbi" ? "Viterbi, penalty " + fmt_g(opt.penalty) : "no smoothing";
+  const bool viterbi = opt.smooth == config::Smoothing::viterbi;
+  const std::string decoding = viterbi ? "Viterbi, penalty " + fmt_g(opt.penalty) : "no smoothing";
   for (size_t k = 0; k < plan.sections.size(); ++k) {
     const SectionMap& s = plan.sections[k];
     const std::string stem = opt.out + "/" + section_stem(s);
@@ -442,7 +441,8 @@ void run_map(const MapOptions& opt) {
   assign_predictions(plan.sections, inf.prob, C);
   const double spacing_mm = at.spacing_um / 1000.0;
   if (!opt.sweep.empty()) write_penalty_sweep(opt, plan.sections, C, spacing_mm);
-  for (SectionMap& s : plan.sections) decode(s, C, spacing_mm, opt.smooth == "viterbi" ? opt.penalty : -1);
+  const double penalty = opt.smooth == config::Smoothing::viterbi ? opt.penalty : -1;  // -1: --smooth none
+  for (SectionMap& s : plan.sections) decode(s, C, spacing_mm, penalty);
 
   MapRun run = describe_run(opt, net, plan, at, inf);
   write_section_maps(opt, plan, run);

@@ -4,15 +4,19 @@
 // map.json and report.md for the run.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "config/choices.h"
+#include "data/dataset.h"
 
 namespace cytocon::map {
 
 struct MapOptions {
   std::string checkpoint;
   std::string data;           // a dataset directory ...
-  std::string split = "all";  // ... and which of its sections: train | test | unseen | all
+  std::optional<data::Split> split;  // ... and which of its sections (none: all)
   std::string image;          // or one section image ...
   std::string annotation;     // ... with an optional QuPath GeoJSON
   std::string labels;         // area names for --image (labels.txt; default: the model's record of them)
@@ -23,10 +27,10 @@ struct MapOptions {
   std::string centrelines;    // auto | annotated | derived ("" = the run's data.centrelines)
   double grid_um = 0;         // grid over the tissue; 0 = the spacing
   double min_tissue_mm2 = 0.5;  // smaller tissue components are dropped
-  std::string smooth = "viterbi";  // "viterbi" | "none"
+  config::Smoothing smooth = config::Smoothing::viterbi;
   double penalty = 0.02;      // λ, nats·mm per area switch (map/sequence.h); the demo's X_te choice
   std::vector<double> sweep;  // penalties to score (penalty_sweep.csv), for choosing λ on X_te
-  std::string device = "auto";
+  config::DeviceChoice device = config::DeviceChoice::automatic;
   int64_t batch = 64;
   int threads = 0;            // extraction threads (0: one per core)
   std::string name;           // model name in reports

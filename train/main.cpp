@@ -84,15 +84,6 @@ std::string dataset_identity(const data::Dataset& ds) {
   return s + "]\nmanifest_fnv1a64 = \"" + hash + "\"\n";
 }
 
-Device pick_device(config::DeviceChoice want) {
-  if (want == config::DeviceChoice::cpu) return Device::cpu;
-  if (want == config::DeviceChoice::cuda) {
-    check(cuda_available(), "train.device = \"cuda\" but no usable CUDA device (or a build without CUDA)");
-    return Device::cuda;
-  }
-  return cuda_available() ? Device::cuda : Device::cpu;
-}
-
 // Where the loader cuts the patches (data.extractor, docs/training.md), set in lc; returns what
 // was chosen and why, for the start line. The GPU extractor gives the CPU's pixels bit for bit,
 // so this choice changes the speed, never the run. "auto" takes the GPU whenever training runs on
@@ -141,7 +132,7 @@ int main(int argc, char** argv) {
     return dist::run(
         argc, argv,
         [&](dist::Context& ctx) {
-          Device device = pick_device(cfg.train.device);
+          Device device = config::pick_device(cfg.train.device, "train.device = \"cuda\"");
           data::DatasetOptions dso;
           dso.spacing_um = cfg.data.spacing_um;
           dso.centrelines = data::parse_centreline_source(cfg.data.centrelines);
