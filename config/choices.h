@@ -18,22 +18,29 @@
 
 namespace cytocon::config {
 
+// model.preset, --preset of cytocon-eval and -map: the names of the models' presets (models/preset.h)
+enum class ModelPreset : uint8_t { paper, tiny };
 enum class Stage : uint8_t { supcon, linear, ce };           // train.stage
 enum class Optimizer : uint8_t { lars, sgd };                // train.optimizer
 enum class Schedule : uint8_t { constant, cosine };          // train.schedule
 enum class DeviceChoice : uint8_t { automatic, cpu, cuda };  // train.device, --device: auto | cpu | cuda
 enum class Extractor : uint8_t { automatic, cpu, gpu };      // data.extractor: auto | cpu | gpu
+// data.centrelines, --centrelines of cytocon-eval and -map: auto | annotated | derived; data/ takes
+// it by name as its data::CentrelineSource (data/centreline.h), whose names these are.
+enum class Centrelines : uint8_t { automatic, annotated, derived };
 enum class Smoothing : uint8_t { viterbi, none };            // cytocon-map --smooth (map/sequence.h)
 
 // The names of E's values, in the enum's order.
 template <class E>
 const std::vector<std::string>& names() {
   static const std::vector<std::string> n = []() -> std::vector<std::string> {
-    if constexpr (std::is_same_v<E, Stage>) return {"supcon", "linear", "ce"};
+    if constexpr (std::is_same_v<E, ModelPreset>) return {"paper", "tiny"};
+    else if constexpr (std::is_same_v<E, Stage>) return {"supcon", "linear", "ce"};
     else if constexpr (std::is_same_v<E, Optimizer>) return {"lars", "sgd"};
     else if constexpr (std::is_same_v<E, Schedule>) return {"constant", "cosine"};
     else if constexpr (std::is_same_v<E, DeviceChoice>) return {"auto", "cpu", "cuda"};
     else if constexpr (std::is_same_v<E, Extractor>) return {"auto", "cpu", "gpu"};
+    else if constexpr (std::is_same_v<E, Centrelines>) return {"auto", "annotated", "derived"};
     else if constexpr (std::is_same_v<E, Smoothing>) return {"viterbi", "none"};
     else if constexpr (std::is_same_v<E, ReduceMode>) return {reduce_mode_name(E::deterministic), reduce_mode_name(E::fast)};
     else if constexpr (std::is_same_v<E, Precision>)

@@ -19,15 +19,15 @@
 namespace cytocon::config {
 namespace {
 
-// choice: a string from `choices`; enumeration: an enum (config/choices.h) held as its index in them.
-enum class Kind { integer, number, string, choice, enumeration, boolean };
+// enumeration: an enum (config/choices.h) held as its index in `choices`.
+enum class Kind { integer, number, string, enumeration, boolean };
 
 struct Key {
   const char* table;
   const char* name;
   Kind kind;
   void* field;
-  std::vector<std::string> choices;  // Kind::choice and Kind::enumeration
+  std::vector<std::string> choices;  // Kind::enumeration
   Range range{0, 0};                 // Kind::number and Kind::integer: the documented range
   const char* what = "";             // what the number is, for messages
 
@@ -40,8 +40,7 @@ const char* kind_name(Kind k) {
   switch (k) {
     case Kind::integer: return "an integer";
     case Kind::number: return "a number";
-    case Kind::string: return "a string";
-    case Kind::choice:
+    case Kind::string:
     case Kind::enumeration: return "a string";
     case Kind::boolean: return "a boolean (true|false)";
   }
@@ -70,13 +69,13 @@ std::vector<Key> keys(Config& c) {
   // it is read, so no key can reach the arithmetic as inf, NaN or an absurd size.
   const Range any_count{0, kMaxCount};
   return {
-      {"model", "preset", Kind::choice, &m.preset, {"paper", "tiny"}},
+      enumeration("model", "preset", &m.preset),
       {"data", "dir", Kind::string, &d.dir, {}},
       {"data", "um_per_px", Kind::number, &d.um_per_px, {}, {0, 100, true}, "micrometres per patch pixel; the paper uses 2"},
       {"data", "patch_px", Kind::integer, &d.patch_px, {}, {0, 8192}, "patch side in pixels; 0 = the preset's"},
       {"data", "patches_per_area", Kind::integer, &d.patches_per_area, {}, {1, 1e7}, "patches per area and epoch"},
       {"data", "spacing_um", Kind::number, &d.spacing_um, {}, {1, 1e5}, "micrometres between centreline points"},
-      {"data", "centrelines", Kind::choice, &d.centrelines, {"auto", "annotated", "derived"}},
+      enumeration("data", "centrelines", &d.centrelines),
       {"data", "test_fraction", Kind::number, &d.test_fraction, {}, {0, 1, false, true}, "share of sections held out"},
       {"data", "threads", Kind::integer, &d.threads, {}, {0, 1024}, "loader threads; 0 = the node's cores divided by its ranks"},
       {"data", "prefetch", Kind::integer, &d.prefetch, {}, {0, 64}, "batches prepared ahead"},
@@ -143,7 +142,7 @@ std::string unshield(const std::string& text);  // below, with shield
 void assign(const Key& k, const toml::node& n, const std::string& source) {
   auto wrong = [&](const std::string& got) {
     fail((source.rfind("--set", 0) == 0 ? source : "config " + source) + ": " + k.full() + " must be " + kind_name(k.kind) +
-         (k.kind == Kind::choice || k.kind == Kind::enumeration ? " (one of " + join(k.choices, "|") + ")" : std::string()) +
+         (k.kind == Kind::enumeration ? " (one of " + join(k.choices, "|") + ")" : std::string()) +
          ", got " + got);
   };
   const std::string where = (source.rfind("--set", 0) == 0 ? source : "config " + source) + ": " + k.full();
@@ -166,16 +165,15 @@ void assign(const Key& k, const toml::node& n, const std::string& source) {
       *static_cast<bool*>(k.field) = n.as_boolean()->get();
       break;
     case Kind::string:
-    case Kind::choice:
+      if (!n.is_string()) wrong(node_type(n));
+      *static_cast<std::string*>(k.field) = unshield(n.as_string()->get());
+      break;
     case Kind::enumeration: {
       if (!n.is_string()) wrong(node_type(n));
-      std::string v = unshield(n.as_string()->get());
+      const std::string v = unshield(n.as_string()->get());
       const int i = choice_index(k.choices, v);
-      if (k.kind != Kind::string && i < 0) wrong("\"" + v + "\"");
-      if (k.kind == Kind::enumeration)
-        *static_cast<uint8_t*>(k.field) = static_cast<uint8_t>(i);
-      else
-        *static_cast<std::string*>(k.field) = v;
+      if (i < 0) wrong("\"" + v + "\"");
+      *static_cast<uint8_t*>(k.field) = static_cast<uint8_t>(i);
       break;
     }
   }
@@ -417,7 +415,7 @@ void apply_override(Config& cfg, const Override& o) {
   }
   std::string value = o.value;
   // Strings may be written bare: --set data.dir=/data/bigbrain.
-  if ((k->kind == Kind::string || k->kind == Kind::choice || k->kind == Kind::enumeration) && value.front() != '"' && value.front() != '\'')
+  if ((k->kind == Kind::string || k->kind == Kind::enumeration) && value.front() != '"' && value.front() != '\'')
     value = quote(value);
   const std::string source = "--set " + o.key + "=" + o.value;
   toml::table doc;
@@ -480,8 +478,7 @@ std::string to_toml(const Config& cfg_in) {
       case Kind::integer: o << *static_cast<int64_t*>(k.field); break;
       case Kind::number: o << number(*static_cast<double*>(k.field)); break;
       case Kind::boolean: o << (*static_cast<bool*>(k.field) ? "true" : "false"); break;
-      case Kind::string:
-      case Kind::choice: o << quote(*static_cast<std::string*>(k.field)); break;
+      case Kind::string: o << quote(*static_cast<std::string*>(k.field)); break;
       case Kind::enumeration: o << quote(k.choices[*static_cast<uint8_t*>(k.field)]); break;
     }
     o << "\n";

@@ -13,7 +13,7 @@
 namespace cytocon::config {
 
 struct ModelConfig {
-  std::string preset = "tiny";  // "paper" (B=6, 1129 px) | "tiny" (B=5, 561 px)
+  ModelPreset preset = ModelPreset::tiny;  // "paper" (B=6, 1129 px) | "tiny" (B=5, 561 px)
 };
 
 struct DataConfig {
@@ -22,7 +22,7 @@ struct DataConfig {
   int64_t patch_px = 0;              // patch side S; 0 = the preset's input size
   int64_t patches_per_area = 1200;   // patches drawn per area and epoch (paper §3)
   double spacing_um = 100.0;         // spacing of sample points along the cortical centreline
-  std::string centrelines = "auto";  // "auto" | "annotated" | "derived" (docs/data.md)
+  Centrelines centrelines = Centrelines::automatic;  // "auto" | "annotated" | "derived" (docs/data.md)
   double test_fraction = 0.2;        // sections of the training brains held out as X_te
   int64_t threads = 0;               // loader threads per rank (0 = the node's cores / its ranks)
   double tile_cache_gb = 0;          // decoded-tile cache per rank (0 = a quarter of the node's memory / its ranks)

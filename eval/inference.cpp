@@ -22,7 +22,7 @@ std::string default_model_name(const std::string& checkpoint) {
 Predictor::Predictor(const std::string& checkpoint, const ModelOverrides& o, config::DeviceChoice device)
     : checkpoint_(checkpoint) {
   // What the file says about the run: its resolved config (if stored), stage, classes.
-  std::string config_text;
+  std::string config_text, recorded_preset;  // the latter from weights without a config
   const Tensor* w = nullptr;
   io::TrainingState st;
   io::SafeTensors sf;
@@ -41,18 +41,19 @@ Predictor::Predictor(const std::string& checkpoint, const ModelOverrides& o, con
     it = sf.metadata.find("stage");
     if (it != sf.metadata.end()) stage_ = it->second;
     it = sf.metadata.find("preset");
-    if (it != sf.metadata.end()) cfg_.model.preset = it->second;
+    if (it != sf.metadata.end()) recorded_preset = it->second;
     w = sf.find("classifier.weight");
   }
   if (!config_text.empty()) {
     config::load_text(cfg_, config_text, checkpoint + " (stored config)");
     has_config_ = true;
-    if (trained_with_.preset.empty()) trained_with_.preset = cfg_.model.preset;
+    if (trained_with_.preset.empty()) trained_with_.preset = config::name(cfg_.model.preset);
     if (trained_with_.um_per_px == 0) trained_with_.um_per_px = cfg_.data.um_per_px;
+  } else if (!recorded_preset.empty()) {
+    const int i = config::choice_index(config::names<config::ModelPreset>(), recorded_preset);
+    check(i >= 0, checkpoint + ": records preset '" + recorded_preset + "', not one of paper, tiny");
+    cfg_.model.preset = static_cast<config::ModelPreset>(i);
   }
-  const std::vector<std::string> presets = models::preset_names();
-  if (std::find(presets.begin(), presets.end(), cfg_.model.preset) == presets.end())
-    fail(checkpoint + ": records preset '" + cfg_.model.preset + "', not one of paper, tiny");
   check(w != nullptr, checkpoint + ": no classifier.weight: evaluate a checkpoint of stage 'linear' or 'ce' "
                                    "(a supcon checkpoint has no classifier; train the linear probe on it first)");
   check(w->ndim() == 2, checkpoint + ": classifier.weight has shape " + shape_str(w->shape()) + ", expected [C,128]");
@@ -60,20 +61,20 @@ Predictor::Predictor(const std::string& checkpoint, const ModelOverrides& o, con
 
   // Overrides must agree with what the model records (models/provenance.h): given, they are checked.
   models::TrainedWith given;
-  given.preset = o.preset;
+  if (o.preset) given.preset = config::name(*o.preset);
   given.um_per_px = o.um_per_px;
   models::check_trained_with(trained_with_, given, checkpoint, "the command line (--preset, --um-per-px)");
-  if (!o.preset.empty()) cfg_.model.preset = o.preset;
+  if (o.preset) cfg_.model.preset = *o.preset;
   if (o.um_per_px > 0) cfg_.data.um_per_px = o.um_per_px;
   if (o.spacing_um > 0) cfg_.data.spacing_um = o.spacing_um;
   if (o.test_fraction >= 0) cfg_.data.test_fraction = o.test_fraction;
-  if (!o.centrelines.empty()) cfg_.data.centrelines = o.centrelines;
-  preset_ = models::preset_by_name(cfg_.model.preset);
-  if (cfg_.data.patch_px == 0 || !o.preset.empty()) cfg_.data.patch_px = preset_.input_px;
+  if (o.centrelines) cfg_.data.centrelines = *o.centrelines;
+  preset_ = models::preset_by_name(config::name(cfg_.model.preset));
+  if (cfg_.data.patch_px == 0 || o.preset) cfg_.data.patch_px = preset_.input_px;
   models::check_input_size(preset_, cfg_.data.patch_px);
 
   models::NetworkConfig nc;
-  nc.preset = cfg_.model.preset;
+  nc.preset = preset_.name;
   nc.projection = false;
   nc.num_classes = static_cast<int>(num_classes_);
   net_ = std::make_unique<models::Network>(nc);

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,11 +16,11 @@
 namespace cytocon::eval {
 
 // Settings normally read from the checkpoint's resolved config; given here they override it
-// (needed for weights without one, e.g. exported from PyTorch). Empty / 0 / −1 = from the file.
+// (needed for weights without one, e.g. exported from PyTorch). None / 0 / −1 = from the file.
 struct ModelOverrides {
-  std::string preset;
+  std::optional<config::ModelPreset> preset;
   double um_per_px = 0, spacing_um = 0, test_fraction = -1;
-  std::string centrelines;  // data.centrelines: auto | annotated | derived
+  std::optional<config::Centrelines> centrelines;  // data.centrelines
 };
 
 // The model's name in reports: the run directory (the file's parent, or its parent's parent for

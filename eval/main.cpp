@@ -25,7 +25,7 @@ using namespace cytocon;
 int main(int argc, char** argv) {
   CLI::App app{"cytocon-eval: metrics, Ward clusters, t-SNE and report of a trained network"};
   eval::EvalOptions o;
-  std::string compare, split = "test", device = "auto";  // the choices, parsed into o below
+  std::string compare, split = "test", device = "auto", preset, centrelines;  // the choices, parsed into o below
   std::vector<std::string> dirs;
   app.add_option("--checkpoint", o.checkpoint, "weights (final.safetensors) or checkpoint with a classifier");
   app.add_option("--data", o.data, "dataset directory (manifest.csv, labels.txt)");
@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
       ->check(program::finite(Range{0, 1e6}));
   // The overrides' ranges are the config keys' (docs/training.md); given, they must match what the
   // model was trained with where the checkpoint records it (models/provenance.h).
-  app.add_option("--preset", o.preset, "model preset (paper|tiny), for weights without a stored config")
+  app.add_option("--preset", preset, "model preset (paper|tiny), for weights without a stored config")
       ->check(CLI::IsMember({"paper", "tiny"}));
   app.add_option("--um-per-px", o.um_per_px, "patch resolution, for weights without a stored config")
       ->check(program::finite(Range{0, 100, true}));
@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
       ->check(program::finite(Range{1, 1e5}));
   app.add_option("--test-fraction", o.test_fraction, "X_te fraction (default: the training run's)")
       ->check(program::finite(Range{0, 1, false, true}));
-  app.add_option("--centrelines", o.centrelines, "override the stored config: auto, annotated or derived")
+  app.add_option("--centrelines", centrelines, "override the stored config: auto, annotated or derived")
       ->check(CLI::IsMember({"auto", "annotated", "derived"}));
   app.add_flag("--overwrite", o.overwrite,
                "replace the results of an earlier evaluation in --out (and the --compare / --dump-patches file)");
@@ -78,6 +78,8 @@ int main(int argc, char** argv) {
       fail("give --checkpoint FILE --data DIR --out DIR (or --compare OUT.md DIR...)");
     o.split = data::parse_split(split);  // CLI11 checked both
     o.device = config::parse_choice<config::DeviceChoice>("--device", device);
+    if (!preset.empty()) o.preset = config::parse_choice<config::ModelPreset>("--preset", preset);
+    if (!centrelines.empty()) o.centrelines = config::parse_choice<config::Centrelines>("--centrelines", centrelines);
     eval::run_evaluation(o);
     return 0;
   });

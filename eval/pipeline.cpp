@@ -53,7 +53,7 @@ std::shared_ptr<const data::Dataset> open_dataset(const EvalOptions& opt, const 
   const config::Config& cfg = net.config();
   data::DatasetOptions dso;
   dso.spacing_um = cfg.data.spacing_um;
-  dso.centrelines = data::parse_centreline_source(cfg.data.centrelines);
+  dso.centrelines = data::parse_centreline_source(config::name(cfg.data.centrelines));
   dso.test_fraction = cfg.data.test_fraction;
   dso.quiet = opt.quiet;
   auto ds = data::Dataset::open(opt.data, dso);
@@ -186,7 +186,7 @@ void run_evaluation(const EvalOptions& opt) {
                 opt.device);
   const config::Config& cfg = net.config();
   if (!net.has_stored_config())
-    say(opt, "note: " + opt.checkpoint + " stores no training config; using preset " + cfg.model.preset + ", " +
+    say(opt, "note: " + opt.checkpoint + " stores no training config; using preset " + config::name(cfg.model.preset) + ", " +
                  fmt_g(cfg.data.um_per_px) + " um/px, centreline spacing " + fmt_g(cfg.data.spacing_um) +
                  " um, test fraction " + fmt_g(cfg.data.test_fraction));
   const auto ds = open_dataset(opt, net);

@@ -2,6 +2,7 @@
 // and metrics, Ward clusters, t-SNE, and every output file (docs/design.md "Interfaces").
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,9 +25,9 @@ struct EvalOptions {
   double tile_cache_gb = 0;    // decoded-tile cache (0 = a quarter of the node's memory)
   // Settings normally read from the checkpoint's resolved config; given here they override it
   // (needed for weights without one, e.g. exported from PyTorch). Empty / 0 = from the file.
-  std::string preset;
+  std::optional<config::ModelPreset> preset;
   double um_per_px = 0, spacing_um = 0, test_fraction = -1;
-  std::string centrelines;  // "auto" | "annotated" | "derived" ("" = from the file)
+  std::optional<config::Centrelines> centrelines;  // none: from the file
   bool quiet = false;
   std::string dump_patches;  // if set: write the network's input patches here (safetensors)
   bool overwrite = false;    // replace an earlier evaluation's files in `out` (engine/io/output_dir.h)

@@ -19,7 +19,7 @@ using namespace cytocon;
 int main(int argc, char** argv) {
   CLI::App app{"cytocon-map: areas along the cortical ribbon of new sections, as QuPath GeoJSON and PNG"};
   map::MapOptions o;
-  std::string split = "all", smooth = "viterbi", device = "auto";  // the choices, parsed into o below
+  std::string split = "all", smooth = "viterbi", device = "auto", preset, centrelines;  // the choices, parsed into o below
   app.add_option("--checkpoint", o.checkpoint, "classifier weights (stage linear or ce)")->required();
   app.add_option("--data", o.data, "dataset directory (manifest.csv, labels.txt)");
   app.add_option("--split", split, "sections of --data: train, test, unseen or all")
@@ -35,8 +35,8 @@ int main(int argc, char** argv) {
   app.add_flag("--overwrite", o.overwrite, "replace an earlier map in --out (its files are deleted first)");
   app.add_option("--spacing-um", o.spacing_um, "sample spacing along centrelines (default: the run's data.spacing_um)")
       ->check(program::finite(Range{1, 1e5}));
-  app.add_option("--centrelines", o.centrelines, "auto (drawn, else derived from the outlines), annotated or derived "
-                                                  "(default: the run's data.centrelines)");
+  app.add_option("--centrelines", centrelines, "auto (drawn, else derived from the outlines), annotated or derived "
+                                              "(default: the run's data.centrelines)");
   app.add_option("--grid-um", o.grid_um, "grid spacing over the tissue without annotation (default: the spacing)")
       ->check(program::finite(Range{1, 1e5}));
   app.add_option("--min-tissue-mm2", o.min_tissue_mm2, "smallest tissue component kept (grid)")
@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   app.add_option("--batch", o.batch, "patches per forward pass")->capture_default_str()->check(CLI::Range(1, 65536));
   app.add_option("--threads", o.threads, "patch extraction threads (0: one per core)")->check(CLI::Range(0, 1024));
   app.add_option("--name", o.name, "model name in reports (default: the run directory)");
-  app.add_option("--preset", o.preset, "override the stored config: model preset (paper|tiny)")
+  app.add_option("--preset", preset, "override the stored config: model preset (paper|tiny)")
       ->check(CLI::IsMember({"paper", "tiny"}));
   app.add_option("--patch-um-per-px", o.patch_um_per_px, "override the stored config: patch resolution (um/px)")
       ->check(program::finite(Range{0, 100, true}));
@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
     if (split != "all") o.split = data::parse_split(split);  // CLI11 checked it
     o.smooth = config::parse_choice<config::Smoothing>("--smooth", smooth);
     o.device = config::parse_choice<config::DeviceChoice>("--device", device);
+    if (!preset.empty()) o.preset = config::parse_choice<config::ModelPreset>("--preset", preset);
+    if (!centrelines.empty()) o.centrelines = config::parse_choice<config::Centrelines>("--centrelines", centrelines);
     map::run_map(o);
     return 0;
   });

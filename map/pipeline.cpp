@@ -90,7 +90,7 @@ Sampling sampling(const MapOptions& opt, const config::Config& cfg) {
   p.spacing_um = opt.spacing_um > 0 ? opt.spacing_um : cfg.data.spacing_um;
   p.grid_um = opt.grid_um > 0 ? opt.grid_um : p.spacing_um;
   check(p.spacing_um > 0, "--spacing-um " + fmt_g(p.spacing_um) + ": expected > 0");
-  p.lines_from = data::parse_centreline_source(opt.centrelines.empty() ? cfg.data.centrelines : opt.centrelines);
+  p.lines_from = data::parse_centreline_source(config::name(opt.centrelines.value_or(cfg.data.centrelines)));
   return p;
 }
 
@@ -431,7 +431,7 @@ void say_scores(const MapOptions& opt, const std::vector<SectionMap>& sections, 
 void run_map(const MapOptions& opt) {
   const auto t_start = std::chrono::steady_clock::now();
   check_options(opt);
-  eval::Predictor net(opt.checkpoint, {opt.preset, opt.patch_um_per_px, 0, -1, ""}, opt.device);
+  eval::Predictor net(opt.checkpoint, {opt.preset, opt.patch_um_per_px, 0, -1, {}}, opt.device);
   const Sampling at = sampling(opt, net.config());
   Plan plan = opt.data.empty() ? plan_image(opt, net, at) : plan_dataset(opt, net, at);
   claim_outputs(opt, plan);

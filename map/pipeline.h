@@ -24,7 +24,7 @@ struct MapOptions {
   std::string out;
   bool overwrite = false;     // replace an earlier map in --out (engine/io/output_dir.h)
   double spacing_um = 0;      // along centrelines; 0 = the run's data.spacing_um
-  std::string centrelines;    // auto | annotated | derived ("" = the run's data.centrelines)
+  std::optional<config::Centrelines> centrelines;  // none: the run's data.centrelines
   double grid_um = 0;         // grid over the tissue; 0 = the spacing
   double min_tissue_mm2 = 0.5;  // smaller tissue components are dropped
   config::Smoothing smooth = config::Smoothing::viterbi;
@@ -34,7 +34,7 @@ struct MapOptions {
   int64_t batch = 64;
   int threads = 0;            // extraction threads (0: one per core)
   std::string name;           // model name in reports
-  std::string preset;         // overrides of the stored config (weights without one)
+  std::optional<config::ModelPreset> preset;  // overrides of the stored config (weights without one)
   double patch_um_per_px = 0;
   bool quiet = false;
 };

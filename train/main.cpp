@@ -69,8 +69,8 @@ config::Config load_config(const std::string& config_path, const std::vector<std
     cfg.train.out = resume;
   }
   config::resolve(cfg);
-  if (cfg.data.patch_px == 0) cfg.data.patch_px = models::preset_by_name(cfg.model.preset).input_px;
-  models::check_input_size(models::preset_by_name(cfg.model.preset), cfg.data.patch_px);
+  if (cfg.data.patch_px == 0) cfg.data.patch_px = models::preset_by_name(config::name(cfg.model.preset)).input_px;
+  models::check_input_size(models::preset_by_name(config::name(cfg.model.preset)), cfg.data.patch_px);
   return cfg;
 }
 
@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
           Device device = config::pick_device(cfg.train.device, "train.device = \"cuda\"");
           data::DatasetOptions dso;
           dso.spacing_um = cfg.data.spacing_um;
-          dso.centrelines = data::parse_centreline_source(cfg.data.centrelines);
+          dso.centrelines = data::parse_centreline_source(config::name(cfg.data.centrelines));
           dso.test_fraction = cfg.data.test_fraction;
           dso.quiet = ctx.rank() != 0;
           auto ds = data::Dataset::open(cfg.data.dir, dso);
@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
                 "cytocon-train: stage %s, preset %s, %s; %d areas x %lld patches = %lld patches/epoch, "
                 "batch %lld over %d rank(s) and %lld micro-shards = %lld steps/epoch, %lld epochs; device %s, "
                 "mode %s, precision %s; patches cut on the %s; loader %d thread(s), tile cache %.3g GiB per rank; run %s\n",
-                config::name(cfg.train.stage).c_str(), cfg.model.preset.c_str(), ds->dir().c_str(), source.areas(),
+                config::name(cfg.train.stage).c_str(), config::name(cfg.model.preset).c_str(), ds->dir().c_str(), source.areas(),
                 static_cast<long long>(cfg.data.patches_per_area), static_cast<long long>(source.samples_per_epoch()),
                 static_cast<long long>(cfg.train.batch_size), ctx.size(), static_cast<long long>(cfg.train.shards),
                 static_cast<long long>(source.batches_per_epoch()), static_cast<long long>(cfg.train.epochs),

@@ -9,7 +9,7 @@ namespace cytocon::train {
 
 models::NetworkConfig network_config(const config::Config& cfg, int num_classes) {
   models::NetworkConfig nc;
-  nc.preset = cfg.model.preset;
+  nc.preset = config::name(cfg.model.preset);
   nc.projection = cfg.train.stage == config::Stage::supcon;
   nc.num_classes = nc.projection ? 0 : num_classes;
   return nc;

@@ -285,7 +285,7 @@ RunResult run_training(config::Config cfg, int num_classes, BatchSource& data, c
   check(resume.empty() || !from.empty(), "--resume " + resume + ": no checkpoint in " + resume + "/checkpoints");
 
   // What this model is trained with (models/provenance.h): stored with every checkpoint.
-  run.trained_with.preset = cfg.model.preset;
+  run.trained_with.preset = config::name(cfg.model.preset);
   run.trained_with.um_per_px = cfg.data.um_per_px;
   run.trained_with.patch_px = cfg.data.patch_px;
   if (run.trained_with.dataset.empty()) run.trained_with.dataset = cfg.data.dir;

@@ -39,7 +39,7 @@ TEST(Config, ReadsEveryTable) {
             "[data]\ndir = \"/d\"\num_per_px = 2\npatch_px = 1129\naugment = false\n"
             "[train]\nstage = \"ce\"\nbatch_size = 4096\nlr = 0.32\nseed = 7\n",
             "a.toml");
-  EXPECT_EQ(c.model.preset, "paper");
+  EXPECT_EQ(c.model.preset, ModelPreset::paper);
   EXPECT_EQ(c.data.dir, "/d");
   EXPECT_EQ(c.data.um_per_px, 2.0);  // an integer is accepted for a number key
   EXPECT_EQ(c.data.patch_px, 1129);
@@ -149,7 +149,7 @@ TEST(Config, SetOverridesTypedValues) {
   EXPECT_EQ(c.data.dir, "/data/with spaces");
   EXPECT_EQ(c.train.out, "runs/a=b");
   EXPECT_FALSE(c.data.augment);
-  EXPECT_EQ(c.model.preset, "paper");
+  EXPECT_EQ(c.model.preset, ModelPreset::paper);
 }
 
 TEST(Config, BadSetSyntax) {
@@ -292,7 +292,7 @@ TEST(Config, ShippedConfigsParse) {
   }
   Config p;
   load_file(p, std::string(CYTOCON_SOURCE_DIR) + "/configs/paper.toml");
-  EXPECT_EQ(p.model.preset, "paper");
+  EXPECT_EQ(p.model.preset, ModelPreset::paper);
   EXPECT_EQ(p.train.batch_size, 4096);
   EXPECT_DOUBLE_EQ(p.train.lr, 0.32);
   EXPECT_EQ(p.train.temperature, 0.07);
@@ -314,7 +314,7 @@ TEST(Config, MissingFileIsAnError) {
 
 TEST(Config, CentrelineSourceIsAChoiceStoredWithTheRun) {
   Config c;
-  EXPECT_EQ(c.data.centrelines, "auto");
+  EXPECT_EQ(c.data.centrelines, Centrelines::automatic);
   auto e = error_of([&] { apply_override(c, parse_override("data.centrelines=drawn")); });
   expect_contains(e, "data.centrelines");
   expect_contains(e, "auto|annotated|derived");
@@ -323,5 +323,5 @@ TEST(Config, CentrelineSourceIsAChoiceStoredWithTheRun) {
   c.data.dir = "/d";
   Config back;
   load_text(back, to_toml(c), "config.toml");
-  EXPECT_EQ(back.data.centrelines, "derived");
+  EXPECT_EQ(back.data.centrelines, Centrelines::derived);
 }

@@ -7,6 +7,7 @@
 
 #include "centreline_accuracy.h"
 #include "common/errors.h"
+#include "config/choices.h"
 #include "data/centreline.h"
 #include "folded_ribbon.h"
 
@@ -249,6 +250,10 @@ TEST(CentrelineSource, RuleAndNames) {
   EXPECT_EQ(select_centrelines(a, CentrelineSource::automatic, kUm).size(), 1u);
   for (auto s : {CentrelineSource::automatic, CentrelineSource::annotated, CentrelineSource::derived})
     EXPECT_EQ(parse_centreline_source(centreline_source_name(s)), s);
+  // The configuration's choice (data.centrelines, --centrelines) reaches data/ by these names.
+  for (cytocon::config::Centrelines c : {cytocon::config::Centrelines::automatic, cytocon::config::Centrelines::annotated,
+                                         cytocon::config::Centrelines::derived})
+    EXPECT_EQ(centreline_source_name(parse_centreline_source(cytocon::config::name(c))), cytocon::config::name(c));
   const std::string e = error_of([] { parse_centreline_source("drawn"); });
   EXPECT_TRUE(contains(e, "'drawn'") && contains(e, "auto, annotated or derived")) << e;
   EXPECT_TRUE(contains(error_of([&] { derive_centrelines(a, 0); }), "pixel size"));

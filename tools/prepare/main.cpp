@@ -61,7 +61,7 @@ json inputs_of(const std::string& data_dir, const config::Config& cfg, const std
               {"data.background", cfg.data.background},
               {"data.spacing_um", cfg.data.spacing_um},
               {"data.test_fraction", cfg.data.test_fraction},
-              {"data.centrelines", cfg.data.centrelines},
+              {"data.centrelines", config::name(cfg.data.centrelines)},
               {"codec", codec},
               {"tile", tile}};
 }
@@ -97,11 +97,11 @@ int run(int argc, char** argv) {
   config::load_file(cfg, config_path);
   cfg.data.dir = data_dir;
   config::resolve(cfg);
-  if (cfg.data.patch_px == 0) cfg.data.patch_px = models::preset_by_name(cfg.model.preset).input_px;
+  if (cfg.data.patch_px == 0) cfg.data.patch_px = models::preset_by_name(config::name(cfg.model.preset)).input_px;
   data::DatasetOptions dso;
   dso.spacing_um = cfg.data.spacing_um;
   dso.test_fraction = cfg.data.test_fraction;
-  dso.centrelines = data::parse_centreline_source(cfg.data.centrelines);
+  dso.centrelines = data::parse_centreline_source(config::name(cfg.data.centrelines));
   auto ds = data::Dataset::open(data_dir, dso);
   data::PrepareOptions po;
   po.um_per_px = cfg.data.um_per_px;

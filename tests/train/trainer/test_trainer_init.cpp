@@ -32,7 +32,7 @@ constexpr int kClasses = 2;
 
 Config ce_config(const std::string& out, const std::string& init) {
   Config c;
-  c.model.preset = "tiny";
+  c.model.preset = ModelPreset::tiny;
   c.data.dir = "unused";
   c.train.stage = Stage::ce;
   c.train.batch_size = kN;

@@ -57,7 +57,7 @@ class TinySource final : public BatchSource {
 // step moves the weights visibly.
 inline config::Config tiny_config(const std::string& stage, const std::string& out) {
   config::Config c;
-  c.model.preset = "tiny";
+  c.model.preset = config::ModelPreset::tiny;
   c.data.dir = "unused";
   c.train.stage = config::parse_choice<config::Stage>("stage", stage);
   c.train.epochs = 2;
