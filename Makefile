@@ -67,7 +67,9 @@ deps:
 	scripts/deps.sh
 
 # Address + UB sanitizers over the whole CPU suite. MPICH's own start-up allocations are reported
-# as leaks by LeakSanitizer, so the mpi-labelled tests run with leak detection off.
+# as leaks by LeakSanitizer, so the mpi-labelled tests run with leak detection off; cairo's and
+# fontconfig's process-lifetime font caches are suppressed (tests/lsan.supp says why).
+sanitize: export LSAN_OPTIONS = suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 sanitize:
 	$(MAKE) build BUILD=build-asan CUDA_FLAGS=-DCYTOCON_CUDA=off CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCYTOCON_SANITIZE=address,undefined"
 	cd build-asan && OMP_WAIT_POLICY=passive ctest --output-on-failure -j $(JOBS) -LE "mpi|gpu"
