@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"test", "unseen"}));
   app.add_option("--out", o.out, "output directory");
-  app.add_option("--device", device, "auto, cpu or cuda")->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("--device", device, "auto, cpu or cuda")->capture_default_str()->check(CLI::IsMember(config::names<config::DeviceChoice>()));
   app.add_option("--batch", o.batch, "patches per forward pass")->capture_default_str()->check(CLI::Range(1, 65536));
   app.add_option("--clusters", o.clusters, "Ward clusters k")->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("--tsne-iterations", o.tsne_iterations, "t-SNE iterations (0: no t-SNE)")
@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   // The overrides' ranges are the config keys' (docs/training.md); given, they must match what the
   // model was trained with where the checkpoint records it (models/provenance.h).
   app.add_option("--preset", preset, "model preset (paper|tiny), for weights without a stored config")
-      ->check(CLI::IsMember({"paper", "tiny"}));
+      ->check(CLI::IsMember(config::names<config::ModelPreset>()));
   app.add_option("--um-per-px", o.um_per_px, "patch resolution, for weights without a stored config")
       ->check(program::finite(Range{0, 100, true}));
   app.add_option("--spacing-um", o.spacing_um, "centreline spacing (default: the training run's)")
@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   app.add_option("--test-fraction", o.test_fraction, "X_te fraction (default: the training run's)")
       ->check(program::finite(Range{0, 1, false, true}));
   app.add_option("--centrelines", centrelines, "override the stored config: auto, annotated or derived")
-      ->check(CLI::IsMember({"auto", "annotated", "derived"}));
+      ->check(CLI::IsMember(config::names<config::Centrelines>()));
   app.add_flag("--overwrite", o.overwrite,
                "replace the results of an earlier evaluation in --out (and the --compare / --dump-patches file)");
   app.add_flag("--quiet", o.quiet, "no progress lines");

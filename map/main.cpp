@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", o.threads, "patch extraction threads (0: one per core)")->check(CLI::Range(0, 1024));
   app.add_option("--name", o.name, "model name in reports (default: the run directory)");
   app.add_option("--preset", preset, "override the stored config: model preset (paper|tiny)")
-      ->check(CLI::IsMember({"paper", "tiny"}));
+      ->check(CLI::IsMember(config::names<config::ModelPreset>()));
   app.add_option("--patch-um-per-px", o.patch_um_per_px, "override the stored config: patch resolution (um/px)")
       ->check(program::finite(Range{0, 100, true}));
   app.add_flag("--quiet", o.quiet, "no progress lines");

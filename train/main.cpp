@@ -69,8 +69,9 @@ config::Config load_config(const std::string& config_path, const std::vector<std
     cfg.train.out = resume;
   }
   config::resolve(cfg);
-  if (cfg.data.patch_px == 0) cfg.data.patch_px = models::preset_by_name(config::name(cfg.model.preset)).input_px;
-  models::check_input_size(models::preset_by_name(config::name(cfg.model.preset)), cfg.data.patch_px);
+  const models::Preset preset = models::preset_by_name(config::name(cfg.model.preset));
+  if (cfg.data.patch_px == 0) cfg.data.patch_px = preset.input_px;
+  models::check_input_size(preset, cfg.data.patch_px);
   return cfg;
 }
 
