@@ -24,6 +24,9 @@
 
 namespace cytocon::data {
 
+// The GPU extractor's tile width (cytocon-prepare's tiles are as wide, docs/data.md).
+constexpr int kDeviceTilePx = 512;
+
 // One patch's tile table: tile (tx, ty) of the level (tile units) is at table[offset + (ty − gy0)·nx
 // + (tx − gx0)] for gx0 ≤ tx < gx0 + nx, gy0 ≤ ty < gy0 + ny; tiles are tw × th samples.
 struct PatchTiles {

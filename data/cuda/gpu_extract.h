@@ -33,7 +33,7 @@ class GpuExtractor {
   // device_cache_bytes: the tile cache (data.gpu_cache_gb); tile_px: the tiles' width (a multiple
   // of 16; 16-bit tiles are half as high, so every tile is tile_px² bytes).
   GpuExtractor(std::shared_ptr<const Dataset> ds, ExtractConfig cfg, size_t device_cache_bytes = size_t(8) << 30,
-               int tile_px = 512);
+               int tile_px = kDeviceTilePx);
   ~GpuExtractor();
   GpuExtractor(const GpuExtractor&) = delete;
   GpuExtractor& operator=(const GpuExtractor&) = delete;

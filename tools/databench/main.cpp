@@ -85,13 +85,12 @@ int run(int argc, char** argv) {
   // (read from the cache and packed), warm = the device holds them all (planning only).
   std::vector<AugmentParams> aug;
   for (const auto& r : refs) aug.push_back(augment ? draw_augment(1, 0, static_cast<uint32_t>(r.index)) : no_augment());
-  constexpr int kTilePx = 512;  // GpuExtractor's default
   auto plan = [&](TileStager* device) {  // device: the device's cache, kept across batches; null: empty per batch
     std::vector<uint8_t> staged;
     uint64_t bytes = 0, tiles = 0;
     const double t = cpu_now();
     for (size_t a = w; a < refs.size(); a += gpu_batch) {
-      TileStager empty(kTilePx, 1);
+      TileStager empty(kDeviceTilePx, 1);
       TileStager& st = device ? *device : empty;
       const size_t b = std::min(refs.size(), a + gpu_batch);
       const std::vector<SampleRef> br(refs.begin() + a, refs.begin() + b);
@@ -111,12 +110,12 @@ int run(int argc, char** argv) {
     for (const char* mode : {"cold", "host_warm", "warm"}) {
       const bool cold = mode[0] == 'c', warm = mode[0] == 'w';
       set_tile_cache_bytes(cold ? 0 : std::max(host_cache, size_t(2) << 30));  // 0: keeps only the newest block
-      TileStager device(kTilePx, size_t(64) << 30);
+      TileStager device(kDeviceTilePx, size_t(64) << 30);
       if (!cold) plan(warm ? &device : nullptr);  // fills the decoded-tile cache (warm: and the device's)
       const auto r = plan(warm ? &device : nullptr);
       std::printf("{\"bench\":\"gpu_host\",\"mode\":\"%s\",\"round\":%d,\"patch_px\":%d,\"batch\":%d,\"patches\":%zu,"
                   "\"cpu_ms_per_patch\":%.3f,\"upload_bytes_per_patch\":%.0f,\"tiles_per_patch\":%.2f,\"tile_px\":%d}\n",
-                  mode, round, patch, gpu_batch, refs.size() - w, r[0], r[1], r[2], kTilePx);
+                  mode, round, patch, gpu_batch, refs.size() - w, r[0], r[1], r[2], kDeviceTilePx);
     }
   }
   set_tile_cache_bytes(host_cache);
